@@ -1,0 +1,1 @@
+"""ShrivenQuant connectors package."""

@@ -1,0 +1,1 @@
+"""Local exchange emulator: Binance and Kite protocol servers on loopback, driven by core's matching engine."""

@@ -1,0 +1,1 @@
+"""Resources: themes, default layouts and keymaps, sample strategies, sample data."""

@@ -1,0 +1,1 @@
+"""ShrivenQuant terminal package."""

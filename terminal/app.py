@@ -1,0 +1,164 @@
+"""Composition root: creates QApplication and the qasync loop, wires bus, core, connectors and widgets
+from the profile, installs the exception hooks, and shuts everything down in order.
+
+Nothing here runs at import time and no constructor has side effects beyond building objects; run()
+starts things, shutdown() stops them.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from pathlib import Path
+from types import TracebackType
+
+import qasync
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication
+
+from core.bus import EventBus
+from core.loop_monitor import LoopLagMonitor
+from widgets.log_panel import LogPanel, QtLogHandler
+
+from .cli import parse_args
+from .main_window import MainWindow
+from .settings import Profile, Settings
+from .status_bar import TerminalStatusBar
+
+log = logging.getLogger("terminal")
+
+
+class Terminal:
+    """One running terminal: the services of a profile and the window that shows them."""
+
+    def __init__(self, settings: Settings, profile: Profile, log_handler: QtLogHandler,
+                 screenshot: Path | None = None, exit_after: float | None = None) -> None:
+        self.settings = settings
+        self.profile = profile
+        self.bus = EventBus()
+        self.monitor = LoopLagMonitor()
+        self.log_handler = log_handler
+        self.screenshot = screenshot
+        self.exit_after = exit_after
+        self.exit_code = 0
+        self.window: MainWindow | None = None
+        self._closed = asyncio.Event()
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def build_window(self) -> MainWindow:
+        """Create the main window and its panels for this profile."""
+        status = TerminalStatusBar(self.bus, self.monitor)
+        status.set_profile(self.profile.name, self.profile.description)
+        window = MainWindow(status, self.settings.profile_dir(self.profile.name) / "layout.json", self.request_close)
+        window.apply_theme(self.profile.theme)
+        window.add_panel("log", "Log", LogPanel(self.log_handler), Qt.DockWidgetArea.BottomDockWidgetArea)
+        window.restore_layout()
+        return window
+
+    async def run(self) -> int:
+        """Start services, show the window, and wait until the user (or --exit-after) closes it."""
+        self.monitor.start()
+        self.window = self.build_window()
+        self.window.show()
+        log.info("ShrivenQuant Terminal started with profile %r (data in %s)", self.profile.name, self.settings.data_dir)
+        if self.exit_after is not None:
+            self.spawn(self._exit_later(self.exit_after))
+        await self._closed.wait()
+        await self.shutdown()
+        return self.exit_code
+
+    def spawn(self, coro: "asyncio.coroutines.Coroutine[object, object, None]") -> asyncio.Task[None]:  # type: ignore[name-defined]
+        """Run a background task owned by the terminal (cancelled at shutdown, errors logged)."""
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+        return task
+
+    def _task_done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("background task failed", exc_info=task.exception())
+
+    async def _exit_later(self, seconds: float) -> None:
+        await asyncio.sleep(seconds)
+        if self.screenshot is not None and self.window is not None:
+            self.take_screenshot(self.screenshot)
+        assert self.window is not None
+        self.window.close()
+
+    def take_screenshot(self, path: Path) -> None:
+        """Render the whole main window to a PNG."""
+        assert self.window is not None
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if not self.window.grab().save(str(path), "PNG"):
+            log.error("could not write screenshot %s", path)
+            self.exit_code = 1
+        else:
+            log.info("screenshot written to %s", path)
+
+    def request_close(self) -> None:
+        self._closed.set()
+
+    async def shutdown(self) -> None:
+        """Stop in order: tasks, connections, journal; then the loop can end with nothing pending."""
+        self.monitor.stop()
+        for task in list(self._tasks):
+            task.cancel()
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.bus.drain()
+        log.info("ShrivenQuant Terminal stopped")
+
+
+def configure_logging(level: str) -> QtLogHandler:
+    """Log to stderr and to the log panel; return the panel's handler."""
+    root = logging.getLogger()
+    root.setLevel(level)
+    fmt = logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s")
+    stream = logging.StreamHandler()
+    stream.setFormatter(fmt)
+    qt_handler = QtLogHandler()
+    root.handlers[:] = [stream, qt_handler]
+    for noisy in ("asyncio", "websockets", "httpx", "httpcore", "aiohttp.access"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    return qt_handler
+
+
+def install_exception_hooks(loop: asyncio.AbstractEventLoop) -> None:
+    """Log uncaught exceptions (Qt slots, loop callbacks) instead of letting them end the process."""
+
+    def excepthook(etype: type[BaseException], value: BaseException, tb: TracebackType | None) -> None:
+        log.error("uncaught exception", exc_info=(etype, value, tb))
+
+    def loop_handler(_loop: asyncio.AbstractEventLoop, context: dict[str, object]) -> None:
+        exc = context.get("exception")
+        log.error("event loop error: %s", context.get("message"), exc_info=exc if isinstance(exc, BaseException) else None)
+
+    sys.excepthook = excepthook
+    loop.set_exception_handler(loop_handler)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the terminal; return the process exit code."""
+    args = parse_args(argv)
+    handler = configure_logging(args.log_level)
+    settings = Settings.load(args.config, args.data_dir)
+    try:
+        profile = settings.profile(args.profile)
+    except KeyError as exc:
+        log.error("%s", exc.args[0])
+        return 2
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("ShrivenQuant")
+    app.setQuitOnLastWindowClosed(False)  # the terminal quits after its async shutdown, not before
+    loop = qasync.QEventLoop(app)
+    asyncio.set_event_loop(loop)
+    install_exception_hooks(loop)
+    terminal = Terminal(settings, profile, handler, args.screenshot, args.exit_after)
+    try:
+        with loop:
+            code = loop.run_until_complete(terminal.run())
+    finally:
+        asyncio.set_event_loop(None)
+        logging.getLogger().removeHandler(handler)
+    return code

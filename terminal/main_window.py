@@ -1,0 +1,135 @@
+"""The main window: dockable panels, menus, the status bar, and the layout saved per profile."""
+from __future__ import annotations
+
+import base64
+import json
+import logging
+from collections.abc import Callable
+from pathlib import Path
+
+from PySide6.QtCore import QByteArray, Qt
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import QApplication, QDockWidget, QMainWindow, QMessageBox, QWidget
+
+from widgets.style import THEMES, load_theme
+
+from .status_bar import TerminalStatusBar
+
+log = logging.getLogger(__name__)
+LAYOUT_VERSION = 1
+
+Area = Qt.DockWidgetArea
+
+
+class MainWindow(QMainWindow):
+    """Hosts every panel as a QDockWidget; the composition root decides which panels exist."""
+
+    def __init__(self, status_bar: TerminalStatusBar, layout_path: Path, on_close: Callable[[], None]) -> None:
+        super().__init__()
+        self.setWindowTitle("ShrivenQuant Terminal")
+        self.setObjectName("MainWindow")
+        self.setDockNestingEnabled(True)
+        self.setDockOptions(QMainWindow.DockOption.AllowTabbedDocks | QMainWindow.DockOption.AllowNestedDocks
+                            | QMainWindow.DockOption.AnimatedDocks)
+        self.setStatusBar(status_bar)
+        self.status = status_bar
+        self.layout_path = layout_path
+        self.docks: dict[str, QDockWidget] = {}
+        self._on_close = on_close
+        self._closing = False
+        self._build_menus()
+        self.resize(1600, 940)
+
+    # panels ---------------------------------------------------------------------------------------
+    def add_panel(self, key: str, title: str, widget: QWidget, area: Area = Area.RightDockWidgetArea,
+                  tabify_with: str | None = None) -> QDockWidget:
+        """Dock a panel; key must be unique and stable (it names the panel in saved layouts)."""
+        if key in self.docks:
+            raise ValueError(f"panel {key!r} already exists")
+        dock = QDockWidget(title, self)
+        dock.setObjectName(f"dock:{key}")
+        dock.setWidget(widget)
+        dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable | QDockWidget.DockWidgetFeature.DockWidgetFloatable
+                         | QDockWidget.DockWidgetFeature.DockWidgetClosable)
+        self.addDockWidget(area, dock)
+        if tabify_with is not None:
+            self.tabifyDockWidget(self.docks[tabify_with], dock)
+        self.docks[key] = dock
+        self.view_menu.addAction(dock.toggleViewAction())
+        return dock
+
+    def focus_panel(self, key: str) -> None:
+        """Show, raise and focus a panel (used by hotkeys)."""
+        dock = self.docks[key]
+        dock.show()
+        dock.raise_()
+        dock.widget().setFocus()
+
+    # layout ---------------------------------------------------------------------------------------
+    def save_layout(self) -> None:
+        """Write window geometry and dock state to the profile's layout file."""
+        payload = {
+            "version": LAYOUT_VERSION,
+            "geometry": base64.b64encode(bytes(self.saveGeometry().data())).decode(),
+            "state": base64.b64encode(bytes(self.saveState(LAYOUT_VERSION).data())).decode(),
+            "theme": self.property("theme") or "dark",
+        }
+        try:
+            self.layout_path.parent.mkdir(parents=True, exist_ok=True)
+            self.layout_path.write_text(json.dumps(payload), encoding="utf-8")
+        except OSError as exc:
+            log.warning("could not save layout to %s: %s", self.layout_path, exc)
+
+    def restore_layout(self) -> bool:
+        """Restore the saved layout if there is one; return True if it was applied."""
+        try:
+            payload = json.loads(self.layout_path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return False
+        except (OSError, ValueError) as exc:
+            log.warning("ignoring unreadable layout %s: %s", self.layout_path, exc)
+            return False
+        if payload.get("version") != LAYOUT_VERSION:
+            return False
+        self.restoreGeometry(QByteArray(base64.b64decode(payload["geometry"])))
+        ok = self.restoreState(QByteArray(base64.b64decode(payload["state"])), LAYOUT_VERSION)
+        if payload.get("theme") in THEMES:
+            self.apply_theme(payload["theme"])
+        return bool(ok)
+
+    def apply_theme(self, name: str) -> None:
+        app = QApplication.instance()
+        if isinstance(app, QApplication):
+            app.setStyleSheet(load_theme(name))
+        self.setProperty("theme", name)
+
+    # menus ----------------------------------------------------------------------------------------
+    def _build_menus(self) -> None:
+        bar = self.menuBar()
+        file_menu = bar.addMenu("&File")
+        quit_action = QAction("&Quit", self)
+        quit_action.setShortcut(QKeySequence("Ctrl+Q"))
+        quit_action.setShortcutContext(Qt.ShortcutContext.ApplicationShortcut)
+        quit_action.triggered.connect(self.close)
+        file_menu.addAction(quit_action)
+        self.view_menu = bar.addMenu("&View")
+        theme_menu = self.view_menu.addMenu("Theme")
+        for name in THEMES:
+            action = QAction(name.title(), self)
+            action.triggered.connect(lambda _=False, n=name: self.apply_theme(n))
+            theme_menu.addAction(action)
+        self.view_menu.addSeparator()
+        self.help_menu = bar.addMenu("&Help")
+        about = QAction("About", self)
+        about.triggered.connect(lambda: QMessageBox.about(self, "ShrivenQuant Terminal",
+                                                          "ShrivenQuant Terminal — Zerodha Kite and Binance."))
+        self.help_menu.addAction(about)
+
+    # shutdown -------------------------------------------------------------------------------------
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt naming)
+        """Save the layout and hand shutdown to the app (which closes connections, then quits)."""
+        if not self._closing:
+            self._closing = True
+            self.save_layout()
+            self._on_close()
+        event.accept()

@@ -1,0 +1,62 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QLabel
+from pytestqt.qtbot import QtBot
+
+from core.bus import EventBus
+from core.domain import ConnectionChanged, ConnectionStatus, Venue
+from core.loop_monitor import LoopLagMonitor
+from terminal.main_window import MainWindow
+from terminal.status_bar import TerminalStatusBar
+
+
+def make_window(qtbot: QtBot, tmp_path: Path, closed: list[bool]) -> tuple[MainWindow, EventBus]:
+    bus = EventBus()
+    status = TerminalStatusBar(bus, LoopLagMonitor())
+    window = MainWindow(status, tmp_path / "layout.json", lambda: closed.append(True))
+    qtbot.addWidget(window)
+    window.add_panel("a", "Panel A", QLabel("a"), Qt.DockWidgetArea.LeftDockWidgetArea)
+    window.add_panel("b", "Panel B", QLabel("b"), Qt.DockWidgetArea.RightDockWidgetArea)
+    return window, bus
+
+
+def test_layout_is_saved_on_close_and_restored(qtbot: QtBot, tmp_path: Path) -> None:
+    closed: list[bool] = []
+    window, _ = make_window(qtbot, tmp_path, closed)
+    window.show()
+    window.docks["b"].hide()
+    window.close()
+    assert closed == [True]
+    assert (tmp_path / "layout.json").exists()
+    again, _ = make_window(qtbot, tmp_path, [])
+    assert again.restore_layout()
+    again.show()
+    assert not again.docks["b"].isVisible() and again.docks["a"].isVisible()
+
+
+def test_unreadable_layout_is_ignored(qtbot: QtBot, tmp_path: Path) -> None:
+    (tmp_path / "layout.json").write_text("{broken")
+    window, _ = make_window(qtbot, tmp_path, [])
+    assert window.restore_layout() is False
+
+
+def test_status_bar_shows_connection_state_per_venue(qtbot: QtBot, tmp_path: Path) -> None:
+    window, bus = make_window(qtbot, tmp_path, [])
+    bus.publish(ConnectionChanged(Venue.BINANCE, "market", ConnectionStatus.CONNECTED))
+    bus.publish(ConnectionChanged(Venue.BINANCE, "user", ConnectionStatus.STALE, "no data for 2 s"))
+    text = window.status.venue_text(Venue.BINANCE)
+    assert "market connected" in text and "user stale" in text
+    assert window.status._venues[Venue.BINANCE].property("state") == "bad"
+
+
+def test_duplicate_panel_key_is_refused(qtbot: QtBot, tmp_path: Path) -> None:
+    window, _ = make_window(qtbot, tmp_path, [])
+    try:
+        window.add_panel("a", "again", QLabel())
+    except ValueError as exc:
+        assert "already exists" in str(exc)
+    else:
+        raise AssertionError("expected ValueError")

@@ -1,0 +1,1 @@
+"""ShrivenQuant widgets package."""
