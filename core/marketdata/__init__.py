@@ -1,0 +1,1 @@
+"""Market data state: order books, bars, the latest quote per instrument."""
