@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
-from .enums import InstrumentKind, OptionRight, Side, Venue
+from .enums import InstrumentKind, OptionRight, Product, Side, Venue
 from .numbers import Rounding, is_multiple, round_price, round_quantity
 
 
@@ -72,6 +72,19 @@ class Instrument:
     @property
     def quantity_decimals(self) -> int:
         return max(0, -self.lot_size.normalize().as_tuple().exponent)
+
+    @property
+    def default_product(self) -> Product:
+        """The product an order gets unless the user picks one: delivery for cash, carry-forward for F&O."""
+        if self.venue is Venue.BINANCE:
+            return Product.SPOT
+        if self.venue is Venue.BINANCE_USDM:
+            return Product.FUTURES
+        return Product.NRML if self.kind in (InstrumentKind.FUTURE, InstrumentKind.OPTION) else Product.CNC
+
+    @property
+    def tradable(self) -> bool:
+        return self.kind is not InstrumentKind.INDEX
 
     def round_price(self, price: Decimal, rounding: Rounding) -> Decimal:
         """Round a price to this instrument's tick in the given direction."""

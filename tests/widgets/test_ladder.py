@@ -1,0 +1,131 @@
+from __future__ import annotations
+
+from decimal import Decimal as D
+from typing import Any
+
+import pytest
+from PySide6.QtCore import QPoint, Qt
+from pytestqt.qtbot import QtBot
+
+from core.bus import EventBus
+from core.domain import (BookDelta, ClientOrderId, ConnectionChanged, ConnectionStatus, Instrument, InstrumentId, InstrumentKind,
+                         Order, OrderRequest, OrderStatus, Side, TradePrint, Venue)
+from core.marketdata.state import MarketState
+from widgets.ladder.model import LadderModel
+from widgets.ladder.panel import OrderBookPanel
+
+BTC = InstrumentId(Venue.BINANCE, "BTCUSDT")
+INST = Instrument(BTC, InstrumentKind.SPOT, "SPOT", D("0.01"), D("0.001"), quote_currency="USDT", min_quantity=D("0.001"))
+
+
+class FakeEntry:
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, Any]] = []
+        self.orders: list[Order] = []
+
+    async def place(self, request: OrderRequest) -> Order:
+        self.calls.append(("place", request))
+        order = Order(ClientOrderId(f"c{len(self.orders)}"), request, status=OrderStatus.OPEN)
+        self.orders.append(order)
+        return order
+
+    async def cancel(self, client_order_id: str) -> None:
+        self.calls.append(("cancel", client_order_id))
+
+    async def modify(self, client_order_id: str, price: D | None = None, quantity: D | None = None,
+                     trigger_price: D | None = None) -> None:
+        self.calls.append(("modify", (client_order_id, price)))
+
+    def working_orders(self, instrument_id: InstrumentId | None = None) -> list[Order]:
+        return [o for o in self.orders if instrument_id in (None, o.instrument_id)]
+
+
+@pytest.fixture
+def panel(qtbot: QtBot, qloop: object) -> tuple[OrderBookPanel, EventBus, FakeEntry]:
+    bus = EventBus()
+    market = MarketState(bus)
+    entry = FakeEntry()
+    bus.publish(ConnectionChanged(Venue.BINANCE, "market", ConnectionStatus.CONNECTED))
+    bus.publish(BookDelta(BTC, 0, ((D("100.00"), D("1")), (D("99.99"), D("2"))), ((D("100.01"), D("3")),), 1, True))
+    p = OrderBookPanel(market, entry, [INST])
+    qtbot.addWidget(p)
+    p.resize(500, 600)
+    p.show()
+    p.refresh()
+    return p, bus, entry
+
+
+def click(qtbot: QtBot, widget: Any, row: int, col: int) -> None:
+    qtbot.mouseClick(widget, Qt.MouseButton.LeftButton, pos=widget.cell_center(row, col))
+
+
+def row_of(panel: OrderBookPanel, price: str) -> int:
+    row = panel.ladder.model.row_of(D(price), panel.ladder.rows)
+    assert row is not None
+    return row
+
+
+def test_model_maps_rows_and_groups_prices() -> None:
+    m = LadderModel(tick=D("0.05"), centre=D("100.00"))
+    assert m.price_at(10, 21) == D("100.00") and m.price_at(9, 21) == D("100.05")
+    assert m.row_of(D("99.95"), 21) == 11 and m.row_of(D("200"), 21) is None
+    m.grouping = 10
+    assert m.bucket(D("100.49")) == D("100.00")
+
+
+def test_click_bid_side_buys_and_ask_side_sells_at_that_price(qtbot: QtBot, panel: Any, spin: Any) -> None:
+    p, _, entry = panel
+    p.qty_edit.setText("0.005")
+    click(qtbot, p.ladder, row_of(p, "99.99"), 1)
+    click(qtbot, p.ladder, row_of(p, "100.05"), 3)
+    spin()
+    (kind1, buy), (kind2, sell) = entry.calls
+    assert kind1 == kind2 == "place"
+    assert (buy.side, buy.price, buy.quantity, buy.instrument_id) == (Side.BUY, D("99.99"), D("0.005"), BTC)
+    assert (sell.side, sell.price) == (Side.SELL, D("100.05"))
+
+
+def test_click_own_order_cancels_and_drag_modifies(qtbot: QtBot, panel: Any, spin: Any) -> None:
+    p, _, entry = panel
+    entry.orders.append(Order(ClientOrderId("mine"), OrderRequest(BTC, Side.BUY, D("0.01"), price=D("99.98")), status=OrderStatus.OPEN))
+    p.refresh()
+    row = row_of(p, "99.98")
+    click(qtbot, p.ladder, row, 0)
+    spin()
+    assert entry.calls == [("cancel", "mine")]
+    ladder = p.ladder
+    qtbot.mousePress(ladder, Qt.MouseButton.LeftButton, pos=ladder.cell_center(row, 0))
+    qtbot.mouseMove(ladder, ladder.cell_center(row - 2, 0))
+    qtbot.mouseRelease(ladder, Qt.MouseButton.LeftButton, pos=ladder.cell_center(row - 2, 0))
+    spin()
+    assert entry.calls[1] == ("modify", ("mine", D("100.00")))
+
+
+def test_bad_quantity_is_reported_and_sends_nothing(qtbot: QtBot, panel: Any) -> None:
+    p, _, entry = panel
+    p.qty_edit.setText("abc")
+    with qtbot.waitSignal(p.order_error, timeout=1000) as blocker:
+        click(qtbot, p.ladder, row_of(p, "99.99"), 1)
+    assert "not a number" in blocker.args[0]
+    assert entry.calls == []
+
+
+def test_stale_feed_blocks_clicks_and_says_so(qtbot: QtBot, panel: Any) -> None:
+    p, bus, entry = panel
+    bus.publish(ConnectionChanged(Venue.BINANCE, "market", ConnectionStatus.STALE))
+    p.refresh()
+    assert p.ladder.stale and "STALE" in p.info.text()
+    click(qtbot, p.ladder, 5, 1)
+    assert entry.calls == []
+
+
+def test_trades_build_volume_at_price_and_mark_last(panel: Any) -> None:
+    p, bus, _ = panel
+    bus.publish(TradePrint(BTC, 1, D("100.00"), D("0.5")))
+    bus.publish(TradePrint(BTC, 2, D("100.00"), D("0.25")))
+    p.refresh()
+    bus.publish(TradePrint(BTC, 3, D("100.01"), D("1")))
+    p.refresh()
+    m = p.ladder.model
+    assert m.volume == {D("100.00"): D("0.75"), D("100.01"): D("1")}
+    assert m.last_price == D("100.01")

@@ -1,0 +1,1 @@
+"""DOM ladder and order book panel."""

@@ -1,0 +1,93 @@
+"""The ladder's pure model: which price each row shows and what sits at it. No painting here."""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from decimal import ROUND_FLOOR, Decimal
+
+from core.domain import Side
+from core.marketdata.book import BookView
+
+
+@dataclass(frozen=True, slots=True)
+class WorkingOrder:
+    """One of the user's working orders, as the ladder shows it."""
+
+    client_order_id: str
+    side: Side
+    price: Decimal
+    leaves_quantity: Decimal
+
+
+@dataclass
+class LadderModel:
+    """Rows of price levels around a centre price, each `step` apart (tick x grouping)."""
+
+    tick: Decimal = Decimal("0.01")
+    grouping: int = 1
+    centre: Decimal | None = None
+    bids: dict[Decimal, Decimal] = field(default_factory=dict)
+    asks: dict[Decimal, Decimal] = field(default_factory=dict)
+    volume: dict[Decimal, Decimal] = field(default_factory=dict)
+    orders: list[WorkingOrder] = field(default_factory=list)
+    last_price: Decimal | None = None
+
+    @property
+    def step(self) -> Decimal:
+        return self.tick * self.grouping
+
+    def bucket(self, price: Decimal) -> Decimal:
+        """The row price a price belongs to (grouped rows: floor to the step)."""
+        return (price / self.step).to_integral_value(rounding=ROUND_FLOOR) * self.step
+
+    def price_at(self, row: int, rows: int) -> Decimal | None:
+        """Price shown at a row of a ladder `rows` tall (row 0 at the top, highest price)."""
+        if self.centre is None:
+            return None
+        return self.bucket(self.centre) + (rows // 2 - row) * self.step
+
+    def row_of(self, price: Decimal, rows: int) -> int | None:
+        """Row showing a price, or None when it is off screen."""
+        if self.centre is None:
+            return None
+        row = rows // 2 - int((self.bucket(price) - self.bucket(self.centre)) / self.step)
+        return row if 0 <= row < rows else None
+
+    def set_book(self, view: BookView) -> None:
+        """Aggregate the book into rows."""
+        self.bids = _aggregate(view.bids, self)
+        self.asks = _aggregate(view.asks, self)
+        if self.centre is None:
+            mid = view.mid or view.best_bid or view.best_ask
+            if mid is not None:
+                self.centre = mid
+
+    def add_trades(self, trades: Iterable[tuple[Decimal, Decimal]]) -> None:
+        """Accumulate traded volume per row and remember the last price."""
+        for price, qty in trades:
+            key = self.bucket(price)
+            self.volume[key] = self.volume.get(key, Decimal(0)) + qty
+            self.last_price = price
+
+    def orders_at(self, price: Decimal, side: Side) -> list[WorkingOrder]:
+        key = self.bucket(price)
+        return [o for o in self.orders if o.side is side and self.bucket(o.price) == key]
+
+    def recentre(self) -> None:
+        """Centre on the last trade, else the mid of the book."""
+        if self.last_price is not None:
+            self.centre = self.last_price
+        elif self.bids and self.asks:
+            self.centre = (max(self.bids) + min(self.asks)) / 2
+
+    def scroll(self, rows: int) -> None:
+        if self.centre is not None:
+            self.centre += rows * self.step
+
+
+def _aggregate(levels: Iterable[tuple[Decimal, Decimal]], model: LadderModel) -> dict[Decimal, Decimal]:
+    out: dict[Decimal, Decimal] = {}
+    for price, qty in levels:
+        key = model.bucket(price)
+        out[key] = out.get(key, Decimal(0)) + qty
+    return out

@@ -1,0 +1,185 @@
+"""Order book panel: instrument picker, grouping and quantity, the ladder, spread and freshness."""
+from __future__ import annotations
+
+import logging
+from decimal import Decimal, InvalidOperation
+
+from PySide6.QtCore import QTimer, Signal
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget
+
+from core.domain import Instrument, InstrumentId, OrderRequest, OrderType, Side, TimeInForce
+from core.marketdata.state import MarketState
+from widgets.order_entry import OrderEntry, run_async
+
+from .ladder_widget import LadderWidget
+from .model import WorkingOrder
+
+log = logging.getLogger(__name__)
+GROUPINGS = (1, 5, 10, 50, 100, 500)
+
+
+class OrderBookPanel(QWidget):
+    """Reads MarketState on a frame timer (never per message) and repaints only when something changed."""
+
+    order_error = Signal(str)
+
+    def __init__(self, market: MarketState, entry: OrderEntry | None, instruments: list[Instrument],
+                 frame_hz: float = 25.0, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.market = market
+        self.entry = entry
+        self.instruments = {i.id: i for i in instruments if i.tradable}
+        self.instrument: Instrument | None = None
+        self._seen: tuple[int, int, int] | None = None
+        self._last_trade: object | None = None
+        self.ladder = LadderWidget()
+        self.symbol_box = QComboBox()
+        self.symbol_box.setMinimumWidth(150)
+        self.symbol_box.currentIndexChanged.connect(self._symbol_changed)
+        self.group_box = QComboBox()
+        self.group_box.addItems([f"×{g}" for g in GROUPINGS])
+        self.group_box.currentIndexChanged.connect(self._grouping_changed)
+        self.qty_edit = QLineEdit()
+        self.qty_edit.setMaximumWidth(90)
+        self.qty_edit.setToolTip("Quantity for ladder clicks (units; for F&O a multiple of the lot)")
+        centre = QPushButton("Centre (C)")
+        centre.clicked.connect(self._centre)
+        self.info = QLabel()
+        top = QHBoxLayout()
+        top.addWidget(self.symbol_box)
+        top.addWidget(QLabel("Group"))
+        top.addWidget(self.group_box)
+        top.addWidget(QLabel("Qty"))
+        top.addWidget(self.qty_edit)
+        top.addWidget(centre)
+        top.addStretch(1)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addLayout(top)
+        layout.addWidget(self.info)
+        layout.addWidget(self.ladder, 1)
+        self.ladder.place_requested.connect(self.place)
+        self.ladder.cancel_requested.connect(self.cancel)
+        self.ladder.modify_requested.connect(self.modify)
+        self.set_instruments(instruments)
+        self._timer = QTimer(self)
+        self._timer.setInterval(int(1000 / frame_hz))
+        self._timer.timeout.connect(self.refresh)
+        self._timer.start()
+
+    def set_instruments(self, instruments: list[Instrument]) -> None:
+        """Replace the instruments offered in the picker (keeps the current one if still there)."""
+        self.instruments = {i.id: i for i in instruments if i.tradable}
+        current = self.instrument.id if self.instrument else None
+        self.symbol_box.blockSignals(True)
+        self.symbol_box.clear()
+        for iid in self.instruments:
+            self.symbol_box.addItem(str(iid), iid)
+        self.symbol_box.blockSignals(False)
+        if current in self.instruments:
+            self.show_instrument(current)
+        elif self.instruments:
+            self.show_instrument(next(iter(self.instruments)))
+
+    def show_instrument(self, instrument_id: InstrumentId) -> None:
+        """Switch the ladder to an instrument."""
+        inst = self.instruments[instrument_id]
+        self.instrument = inst
+        index = self.symbol_box.findData(instrument_id)
+        if index >= 0 and index != self.symbol_box.currentIndex():
+            self.symbol_box.blockSignals(True)
+            self.symbol_box.setCurrentIndex(index)
+            self.symbol_box.blockSignals(False)
+        m = self.ladder.model
+        m.tick, m.centre, m.volume, m.last_price = inst.tick_size, None, {}, None
+        self.ladder.price_decimals = inst.price_decimals
+        self.ladder.qty_decimals = min(inst.quantity_decimals, 4)
+        self.qty_edit.setText(str(max(inst.lot_size, inst.min_quantity)))
+        self._seen = None
+        self._last_trade = None
+        self.refresh()
+
+    @property
+    def quantity(self) -> Decimal:
+        try:
+            qty = Decimal(self.qty_edit.text().replace(",", ""))
+        except InvalidOperation as exc:
+            raise ValueError(f"quantity {self.qty_edit.text()!r} is not a number") from exc
+        if qty <= 0:
+            raise ValueError("quantity must be positive")
+        return qty
+
+    # refresh -------------------------------------------------------------------------------------
+    def refresh(self) -> None:
+        """Pull the latest book, trades and orders; repaint if anything moved."""
+        inst = self.instrument
+        if inst is None:
+            return
+        book = self.market.book(inst.id)
+        trades = self.market.trades.get(inst.id) or ()
+        last = trades[-1] if trades else None
+        orders = self.entry.working_orders(inst.id) if self.entry is not None else []
+        stale = self.market.is_stale(inst.id)
+        key = (book.update_id, id(last), hash(tuple((o.client_order_id, o.price, o.leaves_quantity) for o in orders)))
+        if key == self._seen and stale == self.ladder.stale:
+            return
+        self._seen = key
+        m = self.ladder.model
+        view = book.view(200)
+        m.set_book(view)
+        fresh = []
+        for trade in reversed(trades):
+            if trade is self._last_trade:
+                break
+            fresh.append(trade)
+        m.add_trades((t.price, t.quantity) for t in reversed(fresh))
+        self._last_trade = last
+        m.orders = [WorkingOrder(o.client_order_id, o.side, o.price, o.leaves_quantity)
+                    for o in orders if o.price is not None]
+        self.ladder.stale = stale
+        spread = view.spread
+        self.info.setText(
+            f"{inst.symbol}  bid {view.best_bid or '—'}  ask {view.best_ask or '—'}  spread {spread if spread is not None else '—'}"
+            + ("   ● STALE" if stale else ""))
+        self.ladder.update()
+
+    # actions ---------------------------------------------------------------------------------------
+    def place(self, side: Side, price: Decimal) -> None:
+        """Place a limit order at a ladder price with the panel's quantity."""
+        if self.entry is None or self.instrument is None:
+            return
+        try:
+            request = OrderRequest(self.instrument.id, side, self.quantity, OrderType.LIMIT, price=price,
+                                   time_in_force=TimeInForce.GTC if self.instrument.venue.value.startswith("BINANCE") else TimeInForce.DAY,
+                                   product=self.instrument.default_product, source="ladder")
+        except ValueError as exc:
+            self._error(exc)
+            return
+        run_async(self.entry.place(request), self._error)
+
+    def cancel(self, client_order_id: str) -> None:
+        if self.entry is not None:
+            run_async(self.entry.cancel(client_order_id), self._error)
+
+    def modify(self, client_order_id: str, price: Decimal) -> None:
+        if self.entry is not None:
+            run_async(self.entry.modify(client_order_id, price=price), self._error)
+
+    def _error(self, exc: BaseException) -> None:
+        self.info.setText(f"⚠ {exc}")
+        self.order_error.emit(str(exc))
+
+    def _symbol_changed(self, index: int) -> None:
+        iid = self.symbol_box.itemData(index)
+        if iid is not None:
+            self.show_instrument(iid)
+
+    def _grouping_changed(self, index: int) -> None:
+        self.ladder.model.grouping = GROUPINGS[index]
+        self.ladder.model.volume = {}
+        self._seen = None
+        self.refresh()
+
+    def _centre(self) -> None:
+        self.ladder.model.recentre()
+        self.ladder.update()

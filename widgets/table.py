@@ -1,0 +1,261 @@
+"""Tables declared by a column spec: one model and one view serve every table panel.
+
+A panel lists Columns (title, how to read the value, how to format it, alignment, colour) and calls
+set_rows() with its latest rows keyed by a stable id. The model emits the smallest change it can
+(changed cells only while the row keys stay the same), remembers which cells changed for the flash
+highlight, and the view adds sorting, a filter box, copy (Ctrl+C) and CSV export.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import time
+from collections.abc import Callable, Hashable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from enum import Enum
+from pathlib import Path
+from typing import Any, Generic, TypeVar
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, QSortFilterProxyModel, Qt, QTimer
+from PySide6.QtGui import QColor, QGuiApplication, QKeySequence, QShortcut
+from PySide6.QtWidgets import QAbstractItemView, QFileDialog, QHeaderView, QLineEdit, QTableView, QVBoxLayout, QWidget
+
+from .style import DOWN, UP, mono_font
+
+R = TypeVar("R")
+SORT_ROLE = Qt.ItemDataRole.UserRole + 1
+FLASH_SECONDS = 0.6
+_Index = QModelIndex | QPersistentModelIndex
+
+
+class Align(Enum):
+    LEFT = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
+    RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
+    CENTER = Qt.AlignmentFlag.AlignCenter
+
+
+@dataclass(frozen=True)
+class Column(Generic[R]):
+    """One column: value() gives the raw value (sorting, export); text() the display string."""
+
+    title: str
+    value: Callable[[R], Any]
+    text: Callable[[R], str] | None = None
+    align: Align = Align.LEFT
+    color: Callable[[R], QColor | None] | None = None
+    flash: bool = False  # tint the cell up/down for a moment when its value changes
+    width: int | None = None
+
+
+def fmt_number(value: Decimal | float | int | None, decimals: int = 2, sign: bool = False) -> str:
+    """Format a number with thousands separators and fixed decimals; '' for None/NaN."""
+    if value is None or (isinstance(value, float) and value != value):
+        return ""
+    return f"{value:{'+' if sign else ''},.{decimals}f}"
+
+
+def signed_color(value: Decimal | float | None) -> QColor | None:
+    """Green for positive, red for negative, default otherwise."""
+    if value is None or value == 0 or (isinstance(value, float) and value != value):
+        return None
+    return UP if value > 0 else DOWN
+
+
+class RowTableModel(QAbstractTableModel, Generic[R]):
+    """Rows of any type, keyed by a stable id; see the module docstring."""
+
+    def __init__(self, columns: Sequence[Column[R]], key: Callable[[R], Hashable], parent: Any = None) -> None:
+        super().__init__(parent)
+        self.columns = list(columns)
+        self._key = key
+        self._rows: list[R] = []
+        self._keys: list[Hashable] = []
+        self._flash: dict[tuple[Hashable, int], tuple[float, int]] = {}  # (key, col) -> (until, direction)
+        self.flash_enabled = True
+
+    # data -------------------------------------------------------------------------------------------
+    def rows(self) -> list[R]:
+        return list(self._rows)
+
+    def row_at(self, row: int) -> R:
+        return self._rows[row]
+
+    def set_rows(self, rows: Sequence[R]) -> None:
+        """Replace the rows; emit cell changes when the keys are unchanged, else reset."""
+        keys = [self._key(r) for r in rows]
+        if keys != self._keys:
+            self.beginResetModel()
+            old = dict(zip(self._keys, self._rows))
+            self._rows, self._keys = list(rows), keys
+            self._note_flashes(old)
+            self.endResetModel()
+            return
+        old = dict(zip(self._keys, self._rows))
+        changed = [i for i, r in enumerate(rows) if r != self._rows[i]]
+        self._rows = list(rows)
+        self._note_flashes(old)
+        if changed:
+            self.dataChanged.emit(self.index(min(changed), 0), self.index(max(changed), len(self.columns) - 1))
+
+    def _note_flashes(self, old: dict[Hashable, R]) -> None:
+        if not self.flash_enabled:
+            return
+        until = time.monotonic() + FLASH_SECONDS
+        for col, column in enumerate(self.columns):
+            if not column.flash:
+                continue
+            for key, row in zip(self._keys, self._rows):
+                before = old.get(key)
+                if before is None:
+                    continue
+                a, b = column.value(before), column.value(row)
+                if a is not None and b is not None and a != b:
+                    self._flash[(key, col)] = (until, 1 if b > a else -1)
+
+    def flashing(self, row: int, col: int) -> int:
+        """+1/-1 while a cell is flashing up/down, else 0."""
+        entry = self._flash.get((self._keys[row], col))
+        if entry is None:
+            return 0
+        if entry[0] < time.monotonic():
+            del self._flash[(self._keys[row], col)]
+            return 0
+        return entry[1]
+
+    # Qt model API -----------------------------------------------------------------------------------
+    def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: N802
+        return 0 if parent.isValid() else len(self._rows)
+
+    def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: N802
+        return 0 if parent.isValid() else len(self.columns)
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:  # noqa: N802
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return self.columns[section].title
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.TextAlignmentRole:
+            return self.columns[section].align.value
+        return None
+
+    def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid():
+            return None
+        row, column = self._rows[index.row()], self.columns[index.column()]
+        if role == Qt.ItemDataRole.DisplayRole:
+            return column.text(row) if column.text else _plain(column.value(row))
+        if role == SORT_ROLE:
+            value = column.value(row)
+            return float(value) if isinstance(value, Decimal) else value
+        if role == Qt.ItemDataRole.TextAlignmentRole:
+            return column.align.value
+        if role == Qt.ItemDataRole.ForegroundRole and column.color is not None:
+            return column.color(row)
+        if role == Qt.ItemDataRole.BackgroundRole and column.flash:
+            direction = self.flashing(index.row(), index.column())
+            if direction:
+                color = QColor(UP if direction > 0 else DOWN)
+                color.setAlpha(70)
+                return color
+        return None
+
+    # export -----------------------------------------------------------------------------------------
+    def to_csv(self, rows: Sequence[int] | None = None) -> str:
+        """Return the rows (all, or the given indexes) as CSV with a header line."""
+        out = io.StringIO()
+        writer = csv.writer(out)
+        writer.writerow([c.title for c in self.columns])
+        for i in rows if rows is not None else range(len(self._rows)):
+            writer.writerow([_plain(c.value(self._rows[i])) for c in self.columns])
+        return out.getvalue()
+
+
+def _plain(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, Enum):
+        return str(value.value)
+    return str(value)
+
+
+class _Proxy(QSortFilterProxyModel):
+    def __init__(self) -> None:
+        super().__init__()
+        self.setSortRole(SORT_ROLE)
+        self.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+        self.setFilterKeyColumn(-1)
+
+    def lessThan(self, left: _Index, right: _Index) -> bool:  # noqa: N802
+        a, b = left.data(SORT_ROLE), right.data(SORT_ROLE)
+        if a is None or b is None:
+            return a is None and b is not None
+        try:
+            return bool(a < b)
+        except TypeError:
+            return str(a) < str(b)
+
+
+class DataTable(QWidget):
+    """A RowTableModel in a sortable, filterable view with copy and CSV export."""
+
+    def __init__(self, model: RowTableModel[Any], filter_placeholder: str = "Filter…", parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.model = model
+        self.proxy = _Proxy()
+        self.proxy.setSourceModel(model)
+        self.filter = QLineEdit()
+        self.filter.setPlaceholderText(filter_placeholder)
+        self.filter.setClearButtonEnabled(True)
+        self.filter.textChanged.connect(self.proxy.setFilterFixedString)
+        self.view = QTableView()
+        self.view.setModel(self.proxy)
+        self.view.setSortingEnabled(True)
+        self.view.setAlternatingRowColors(True)
+        self.view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.view.verticalHeader().setVisible(False)
+        self.view.verticalHeader().setDefaultSectionSize(22)
+        self.view.setFont(mono_font(9))
+        self.view.setWordWrap(False)
+        header = self.view.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        header.setStretchLastSection(True)
+        for i, column in enumerate(model.columns):
+            self.view.setColumnWidth(i, column.width or 90)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(2)
+        layout.addWidget(self.filter)
+        layout.addWidget(self.view)
+        QShortcut(QKeySequence.StandardKey.Copy, self.view, activated=self.copy_selection)
+        self._flash_timer = QTimer(self)
+        self._flash_timer.setInterval(200)
+        self._flash_timer.timeout.connect(self.view.viewport().update)
+        self._flash_timer.start()
+
+    def selected_rows(self) -> list[Any]:
+        """Return the model rows currently selected (in view order)."""
+        rows = sorted({self.proxy.mapToSource(i).row() for i in self.view.selectionModel().selectedRows()})
+        return [self.model.row_at(r) for r in rows]
+
+    def current_row(self) -> Any | None:
+        index = self.view.currentIndex()
+        if not index.isValid():
+            return None
+        return self.model.row_at(self.proxy.mapToSource(index).row())
+
+    def copy_selection(self) -> str:
+        """Copy the selected rows as CSV to the clipboard; return the text."""
+        rows = sorted({self.proxy.mapToSource(i).row() for i in self.view.selectionModel().selectedRows()})
+        text = self.model.to_csv(rows)
+        QGuiApplication.clipboard().setText(text)
+        return text
+
+    def export_csv(self, path: Path | None = None) -> Path | None:
+        """Write every row to a CSV file (asks for the path when none is given)."""
+        if path is None:
+            name, _ = QFileDialog.getSaveFileName(self, "Export CSV", "", "CSV (*.csv)")
+            if not name:
+                return None
+            path = Path(name)
+        path.write_text(self.model.to_csv(), encoding="utf-8")
+        return path
