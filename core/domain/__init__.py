@@ -4,6 +4,7 @@ from .enums import ConnectionStatus, InstrumentKind, OptionRight, OrderStatus, O
 from .instrument import Instrument, InstrumentId
 from .market import BarEvent, BookDelta, PriceLevel, Tick, TradePrint
 from .numbers import Rounding, is_multiple, round_price, round_quantity, round_to_increment, to_decimal
+from .validation import order_problems, validate_order
 from .orders import TRANSITIONS, ClientOrderId, Fill, IllegalTransition, Order, OrderRequest
 
 __all__ = [
@@ -11,5 +12,5 @@ __all__ = [
     "FillEvent", "IllegalTransition", "Instrument", "InstrumentId", "InstrumentKind", "OptionRight", "Order",
     "OrderRequest", "OrderStatus", "OrderType", "OrderUpdated", "Position", "PriceLevel", "Product", "Rounding",
     "Side", "TRANSITIONS", "Tick", "TimeInForce", "TradePrint", "Venue", "VenueOrderReport", "is_multiple",
-    "round_price", "round_quantity", "round_to_increment", "to_decimal",
+    "order_problems", "round_price", "round_quantity", "round_to_increment", "to_decimal", "validate_order",
 ]
