@@ -22,6 +22,9 @@ class OrderEntry(Protocol):
     async def modify(self, client_order_id: str, price: Decimal | None = None, quantity: Decimal | None = None,
                      trigger_price: Decimal | None = None) -> Any: ...
     def working_orders(self, instrument_id: InstrumentId | None = None) -> list[Order]: ...
+    def preview(self, request: OrderRequest) -> list[str]:
+        """Return what validation and risk would say about a request, without sending anything."""
+        ...
 
 
 def run_async(coro: Coroutine[Any, Any, Any], on_error: Callable[[BaseException], None] | None = None) -> asyncio.Task[Any]:
