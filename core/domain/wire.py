@@ -65,6 +65,10 @@ def decode(data: Any, hint: Any = None) -> Any:
         kwargs = {name: decode(data[name], hints[name]) for name in hints if name in data}
         return cls(**kwargs)
     if hint is None or hint is Any:
+        if isinstance(data, list):
+            return [decode(v) for v in data]
+        if isinstance(data, dict):
+            return {k: decode(v) for k, v in data.items()}
         return data
     return _coerce(data, hint)
 

@@ -53,3 +53,8 @@ def test_unknown_types_are_refused() -> None:
         decode({"__type__": "Spaceship"})
     with pytest.raises(TypeError):
         encode(object())
+
+
+def test_containers_of_domain_objects_decode_without_a_hint() -> None:
+    tick = Tick(BTC, 5, last_price=D("1.5"))
+    assert roundtrip([tick, {"t": tick, "n": 1}]) == [tick, {"t": tick, "n": 1}]
