@@ -54,6 +54,11 @@ class EngineClient:
             raise EngineCallError(f"engine refused the connection: {answer}")
         return cls(connection, role)
 
+    @property
+    def closed(self) -> bool:
+        """True once the channel has closed (the engine went away or close() was called)."""
+        return self._reader.done()
+
     async def close(self) -> None:
         self._reader.cancel()
         await asyncio.gather(self._reader, return_exceptions=True)
