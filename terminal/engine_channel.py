@@ -168,6 +168,10 @@ class EngineChannel:
     async def _op_instrument(self, session: Session, args: dict[str, Any]) -> Any:
         return self.catalog.get(InstrumentId.parse(args["instrument_id"]))
 
+    async def _op_derivatives(self, session: Session, args: dict[str, Any]) -> Any:
+        name = str(args["underlying"])
+        return [i for i in self.catalog if i.underlying == name and i.kind.value in ("future", "option")]
+
     async def _op_quote(self, session: Session, args: dict[str, Any]) -> Any:
         iid = InstrumentId.parse(args["instrument_id"])
         return {"tick": self.market.ticks.get(iid), "last_price": self.market.last_price(iid), "stale": self.market.is_stale(iid)}

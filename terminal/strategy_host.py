@@ -22,7 +22,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from core.domain import BarEvent, Fill, InstrumentId, Order, OrderType, Position, Side, Tick, TimeInForce
+from core.domain import BarEvent, Fill, Instrument, InstrumentId, Order, OrderType, Position, Side, Tick, TimeInForce
 from core.strategy import load_strategy_class
 from core.strategy.runner import OrderPolicy, StrategyRunner
 
@@ -54,6 +54,7 @@ class HostContext:
         self.log.addHandler(_ReportHandler(host, strategy_id))
         self.timer_s: float | None = None
         self.order_ids: set[str] = set()
+        self.subscribed: set[InstrumentId] = set()
 
     def now_ns(self) -> int:
         return time.time_ns()
@@ -102,6 +103,15 @@ class HostContext:
     def record(self, name: str, value: float) -> None:
         self.host.report({"report": "metric", "strategy_id": self.strategy_id, "name": name, "value": value})
 
+    def derivatives(self, underlying: str) -> list[Instrument]:
+        if underlying not in self.host.derivatives:
+            raise ValueError(f"{underlying!r} is not in the strategy's `underlyings`")
+        return list(self.host.derivatives[underlying])
+
+    def subscribe(self, instrument_ids: list[InstrumentId]) -> None:
+        self.subscribed |= set(instrument_ids)
+        asyncio.get_running_loop().create_task(self.host.client.call("subscribe", instruments=[str(i) for i in instrument_ids]))
+
 
 class StrategyHost:
     def __init__(self, client: EngineClient) -> None:
@@ -110,8 +120,11 @@ class StrategyHost:
         self.ticks: dict[InstrumentId, Tick] = {}
         self.orders: dict[str, Order] = {}
         self.positions: dict[InstrumentId, Position] = {}
+        self.derivatives: dict[str, list[Instrument]] = {}
         self._timers: dict[str, asyncio.Task[None]] = {}
-        client.on_command = self.command
+        self._commands: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self._worker = asyncio.get_running_loop().create_task(self._work())
+        client.on_command = self._commands.put_nowait
         client.on("tick", self._on_tick)
         client.on("bar", self._on_bar)
         client.on("order", self._on_order)
@@ -125,18 +138,26 @@ class StrategyHost:
         self.report({"report": "state", "strategy_id": runner.strategy_id, "state": runner.state.value, "error": runner.last_error,
                      "orders": m.orders, "fills": m.fills, "errors": m.errors})
 
-    def command(self, message: dict[str, Any]) -> None:
-        """Apply a command from the terminal; failures are reported, never raised."""
+    async def _work(self) -> None:
+        while True:
+            await self.command(await self._commands.get())
+
+    async def command(self, message: dict[str, Any]) -> None:
+        """Apply a command from the terminal, in arrival order; failures are reported, never raised."""
         sid = str(message.get("strategy_id", ""))
         try:
             kind = message["command"]
             if kind == "load":
                 cls = load_strategy_class(Path(message["path"]), message.get("class"))
+                for name in cls.underlyings:
+                    if name not in self.derivatives:
+                        self.derivatives[name] = await self.client.call("derivatives", underlying=name)
                 ctx = HostContext(self, sid)
+                ctx.subscribed = set(cls.instrument_ids())
                 runner = StrategyRunner(cls, ctx, message.get("params") or {}, max_errors=int(message.get("max_errors", 3)),
                                         order_policy=OrderPolicy(message.get("order_policy", "cancel")), on_state=self._report_state)
                 self.runners[sid] = runner
-                asyncio.get_running_loop().create_task(self.client.call("subscribe", instruments=list(cls.instruments)))
+                await self.client.call("subscribe", instruments=list(cls.instruments))
                 self._report_state(runner)
             elif kind == "start":
                 self.runners[sid].start()
@@ -175,7 +196,8 @@ class StrategyHost:
             task.cancel()
 
     def _wants(self, runner: StrategyRunner, instrument_id: InstrumentId) -> bool:
-        return str(instrument_id) in runner.strategy_class.instruments
+        ctx = runner.ctx
+        return isinstance(ctx, HostContext) and instrument_id in ctx.subscribed
 
     def _on_tick(self, tick: Tick) -> None:
         self.ticks[tick.instrument_id] = tick

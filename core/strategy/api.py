@@ -18,7 +18,7 @@ from decimal import Decimal
 from enum import Enum
 from typing import Any, Generic, Protocol, TypeVar
 
-from core.domain import BarEvent, BookDelta, Fill, InstrumentId, Order, OrderType, Position, Side, Tick, TimeInForce
+from core.domain import BarEvent, BookDelta, Fill, Instrument, InstrumentId, Order, OrderType, Position, Side, Tick, TimeInForce
 
 T = TypeVar("T", int, float, str, bool, Decimal)
 
@@ -79,6 +79,12 @@ class StrategyContext(Protocol):
     def last_price(self, instrument_id: InstrumentId) -> Decimal | None: ...
     def set_timer(self, seconds: float) -> None: ...
     def record(self, name: str, value: float) -> None: ...
+    def derivatives(self, underlying: str) -> list[Instrument]:
+        """Futures and options on an underlying named in the strategy's `underlyings`."""
+        ...
+    def subscribe(self, instrument_ids: list[InstrumentId]) -> None:
+        """Receive ticks and bars of more instruments from now on."""
+        ...
 
 
 @dataclass
@@ -95,6 +101,7 @@ class Strategy:
     """Base class of user strategies. Subscriptions: `instruments` and `timeframes` class attributes."""
 
     instruments: tuple[str, ...] = ()  # "SYMBOL.VENUE" strings, e.g. "BTCUSDT.BINANCE"
+    underlyings: tuple[str, ...] = ()  # e.g. ("NIFTY",): their futures/options are available via ctx.derivatives
     timeframes: tuple[str, ...] = ("1m",)
     book_depth: int = 0  # > 0 to receive on_book
 
