@@ -1,0 +1,7 @@
+"""The crash test reuses the trading fakes (tests/core/trading/sq_fake_venue.py)."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "trading"))
