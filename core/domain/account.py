@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from .enums import ConnectionStatus, OrderStatus, Product, Venue
+from .enums import ConnectionStatus, OrderStatus, Product, Side, Venue
 from .instrument import InstrumentId
 from .orders import ClientOrderId, Fill, Order
 
@@ -30,6 +30,7 @@ class VenueOrderReport:
     reason: str = ""
     ts_ns: int = 0
     seq: int = 0  # venue's monotonic sequence where it has one (Binance E/T, Kite exchange_update_timestamp)
+    side: Side | None = None  # lets the OMS adopt (and the kill switch cancel) orders placed elsewhere
 
 
 @dataclass(frozen=True, slots=True)

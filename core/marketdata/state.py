@@ -16,6 +16,7 @@ from core.domain import BookDelta, ConnectionChanged, ConnectionStatus, Instrume
 from .book import OrderBook
 
 TRADES_KEPT = 500
+MARKET_CHANNELS = frozenset({"market", "ticker"})  # Binance streams / Kite Ticker: the market-data feeds
 
 
 class MarketState:
@@ -58,9 +59,10 @@ class MarketState:
 
     def is_stale(self, instrument_id: InstrumentId, max_age_s: float = 2.0) -> bool:
         """True when the venue's market feed is not live or the instrument has been silent too long."""
-        status = self.venue_status.get((instrument_id.venue, "market"))
-        if status is not None and status is not ConnectionStatus.CONNECTED:
-            return True
+        for channel in MARKET_CHANNELS:
+            status = self.venue_status.get((instrument_id.venue, channel))
+            if status is not None and status is not ConnectionStatus.CONNECTED:
+                return True
         age = self.age_s(instrument_id)
         return age is None or age > max_age_s
 
@@ -87,7 +89,7 @@ class MarketState:
 
     def _on_connection(self, event: ConnectionChanged) -> None:
         self.venue_status[(event.venue, event.channel)] = event.status
-        if event.channel == "market" and event.status in (ConnectionStatus.DISCONNECTED, ConnectionStatus.FAILED):
+        if event.channel in MARKET_CHANNELS and event.status in (ConnectionStatus.DISCONNECTED, ConnectionStatus.FAILED):
             for iid, book in self.books.items():
                 if iid.venue is event.venue:
                     book.clear()

@@ -138,6 +138,24 @@ class RiskEngine:
         self._take_rate(request, instrument, limits, len(slices))
         return slices
 
+    def preview(self, request: OrderRequest, instrument: Instrument, *,
+                market_protection: Decimal | None = None) -> list[str]:
+        """What check() would say now, as 'rule: message' lines, recording nothing (no rate used, no audit).
+
+        For the order ticket's verdict before sending; check() still decides when the order is sent.
+        """
+        venue = instrument.venue
+        limits = self.profile.for_venue(venue)
+        gate = self._gate_problem(venue, blocked_by_kill_switch=True)
+        if gate is not None:
+            return [f"{gate[0]}: {gate[1]}"]
+        violation = first_violation(self._context(request, instrument, limits, False, market_protection), tuple(ENTRY_RULES))
+        if violation is not None:
+            return [f"{violation.rule}: {violation.message}"]
+        rate = self.rate.problem(venue, instrument.exchange, 1, limits.orders_per_second, limits.orders_per_minute,
+                                 limits.orders_per_day)
+        return [f"order_rate: {rate}"] if rate is not None else []
+
     def check_modify(self, order: Order, instrument: Instrument, price: Decimal | None, quantity: Decimal | None,
                      trigger_price: Decimal | None) -> None:
         """Approve a modification of a working order, or raise RiskRejected."""
@@ -188,12 +206,18 @@ class RiskEngine:
     # internals
 
     def _gate(self, request: OrderRequest, venue: Venue, blocked_by_kill_switch: bool) -> None:
+        problem = self._gate_problem(venue, blocked_by_kill_switch)
+        if problem is not None:
+            self._reject(request, *problem)
+
+    def _gate_problem(self, venue: Venue, blocked_by_kill_switch: bool) -> tuple[str, str] | None:
         if not self._orders.is_ready(venue):
-            self._reject(request, "venue_not_reconciled", f"{venue.value} is not reconciled since it connected; "
-                                                          f"new orders wait until it is (cancels still go through)")
+            return ("venue_not_reconciled", f"{venue.value} is not reconciled since it connected; "
+                                            f"new orders wait until it is (cancels still go through)")
         if blocked_by_kill_switch and self._kill is not None and self._kill.engaged:
-            self._reject(request, "kill_switch", f"engaged ({self._kill.reason or 'no reason given'}); new orders are "
-                                                 f"blocked until it is re-armed")
+            return ("kill_switch", f"engaged ({self._kill.reason or 'no reason given'}); new orders are "
+                                   f"blocked until it is re-armed")
+        return None
 
     def _context(self, request: OrderRequest, instrument: Instrument, limits: RiskLimits, exit: bool,
                  market_protection: Decimal | None) -> OrderContext:

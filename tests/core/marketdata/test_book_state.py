@@ -92,3 +92,14 @@ def test_disconnect_clears_books_so_an_old_book_never_looks_live() -> None:
     assert state.book(BTC).view().best_bid == D("100")
     bus.publish(ConnectionChanged(Venue.BINANCE, "market", ConnectionStatus.DISCONNECTED))
     assert state.book(BTC).view().bids == () and state.is_stale(BTC)
+
+
+def test_a_stale_kite_ticker_channel_makes_its_instruments_stale() -> None:
+    nifty = InstrumentId(Venue.ZERODHA, "NIFTY 50")
+    bus = EventBus()
+    state = MarketState(bus)
+    bus.publish(ConnectionChanged(Venue.ZERODHA, "ticker", ConnectionStatus.CONNECTED))
+    bus.publish(Tick(nifty, 1, last_price=D("25000")))
+    assert not state.is_stale(nifty)
+    bus.publish(ConnectionChanged(Venue.ZERODHA, "ticker", ConnectionStatus.STALE))
+    assert state.is_stale(nifty)

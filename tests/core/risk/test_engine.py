@@ -263,3 +263,19 @@ def test_limits_load_from_toml_with_venue_overrides() -> None:
         RiskProfile.from_dict({"NSE": {}})
     with pytest.raises(ValueError, match="require_market_protection"):
         RiskLimits.from_dict({"require_market_protection": "yes"})
+
+
+def test_preview_says_what_check_would_without_recording_anything() -> None:
+    r = rig(max_order_value="1000000", orders_per_second=1)
+    assert r.engine.preview(nifty(), NIFTY) == ["max_order_value: 1,875,000.00 INR > limit 1,000,000.00 INR"]
+    assert r.audit.entries == [] and r.events == [] and not r.engine.recent_rejections
+    small = nifty(qty=75, price="10")
+    assert r.engine.preview(small, NIFTY) != []  # price band: 10 is far from 25,000
+    ok = nifty(qty=75, price="25000")
+    r2 = rig(orders_per_second=1)
+    for _ in range(3):
+        assert r2.engine.preview(ok, NIFTY) == []  # previews use no rate budget
+    r2.engine.check(ok, NIFTY)
+    assert r2.engine.preview(ok, NIFTY)[0].startswith("order_rate:")
+    r2.kill.engaged, r2.kill.reason = True, "test"
+    assert r2.engine.preview(ok, NIFTY)[0].startswith("kill_switch: engaged (test)")

@@ -1,0 +1,1 @@
+"""Panels of the order path: orders, trades, positions, funds and risk."""

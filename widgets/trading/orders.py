@@ -1,0 +1,155 @@
+"""Orders panel (open and completed, cancel / modify / cancel-all) and the trades (fills) panel."""
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable
+from datetime import datetime, timezone
+from decimal import Decimal, InvalidOperation
+
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QHBoxLayout, QInputDialog, QLabel, QPushButton, QTabWidget, QVBoxLayout, QWidget
+
+from core.bus import EventBus
+from core.domain import Fill, FillEvent, Order, OrderStatus, Side
+from widgets.order_entry import OrderEntry, run_async
+from widgets.style import BUY, SELL
+from widgets.table import Align, Column, DataTable, RowTableModel, fmt_number
+
+
+def _side_colour(side: Side):  # type: ignore[no-untyped-def]
+    return BUY if side is Side.BUY else SELL
+
+
+def _time(ns: int) -> str:
+    return datetime.fromtimestamp(ns / 1e9, timezone.utc).astimezone().strftime("%H:%M:%S") if ns else ""
+
+
+ORDER_COLUMNS: list[Column[Order]] = [
+    Column("Time", lambda o: o.created_ns, lambda o: _time(o.created_ns), width=70),
+    Column("Instrument", lambda o: o.instrument_id.symbol, width=150),
+    Column("Side", lambda o: o.side.value, color=lambda o: _side_colour(o.side), width=50),
+    Column("Type", lambda o: o.request.order_type.value, width=90),
+    Column("Qty", lambda o: o.quantity, lambda o: f"{o.quantity.normalize():f}", Align.RIGHT),
+    Column("Filled", lambda o: o.filled_quantity, lambda o: f"{o.filled_quantity.normalize():f}", Align.RIGHT),
+    Column("Price", lambda o: o.price, lambda o: "MKT" if o.price is None else f"{o.price:f}", Align.RIGHT),
+    Column("Trigger", lambda o: o.trigger_price, lambda o: "" if o.trigger_price is None else f"{o.trigger_price:f}", Align.RIGHT),
+    Column("Avg", lambda o: o.average_price, lambda o: fmt_number(o.average_price, 2), Align.RIGHT),
+    Column("Status", lambda o: o.status.value, width=120),
+    Column("Product", lambda o: o.request.product.value),
+    Column("Source", lambda o: o.request.source),
+    Column("Order id", lambda o: o.client_order_id, width=120),
+    Column("Reason", lambda o: o.reject_reason, width=200),
+]
+
+
+class OrdersPanel(QWidget):
+    """Two tabs: open orders (cancel, modify, cancel all) and completed orders."""
+
+    def __init__(self, orders: Callable[[], list[Order]], entry: OrderEntry, cancel_all: Callable[[], object],
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._orders = orders
+        self.entry = entry
+        self._cancel_all = cancel_all
+        self.open_model: RowTableModel[Order] = RowTableModel(ORDER_COLUMNS, key=lambda o: o.client_order_id)
+        self.done_model: RowTableModel[Order] = RowTableModel(ORDER_COLUMNS, key=lambda o: o.client_order_id)
+        self.open_table, self.done_table = DataTable(self.open_model), DataTable(self.done_model)
+        self.tabs = QTabWidget()
+        self.tabs.addTab(self.open_table, "Open")
+        self.tabs.addTab(self.done_table, "Completed")
+        self.status = QLabel()
+        bar = QHBoxLayout()
+        for label, slot, role in (("Cancel", self.cancel_selected, None), ("Modify…", self.modify_selected, None),
+                                  ("Cancel all", self.cancel_everything, "danger")):
+            button = QPushButton(label)
+            if role:
+                button.setProperty("role", role)
+            button.clicked.connect(slot)
+            bar.addWidget(button)
+        bar.addWidget(self.status, 1)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addLayout(bar)
+        layout.addWidget(self.tabs, 1)
+        self._timer = QTimer(self)
+        self._timer.setInterval(200)
+        self._timer.timeout.connect(self.refresh)
+        self._timer.start()
+
+    def refresh(self) -> None:
+        orders = sorted(self._orders(), key=lambda o: o.created_ns, reverse=True)
+        self.open_model.set_rows([o for o in orders if o.status.is_working])
+        self.done_model.set_rows([o for o in orders if o.status.is_terminal])
+        self.tabs.setTabText(0, f"Open ({self.open_model.rowCount()})")
+        self.tabs.setTabText(1, f"Completed ({self.done_model.rowCount()})")
+
+    def cancel_selected(self) -> None:
+        for order in self.open_table.selected_rows():
+            run_async(self.entry.cancel(order.client_order_id), self._error)
+
+    def modify_selected(self) -> None:
+        order = self.open_table.current_row()
+        if order is None or order.status is OrderStatus.CANCEL_PENDING:
+            return
+        text, ok = QInputDialog.getText(self, "Modify order", f"New price for {order.instrument_id.symbol} "
+                                        f"{order.side.value} {order.quantity.normalize():f}:", text=str(order.price or ""))
+        if not ok:
+            return
+        try:
+            price = Decimal(text.strip())
+        except InvalidOperation:
+            self._error(ValueError(f"{text!r} is not a price"))
+            return
+        run_async(self.entry.modify(order.client_order_id, price=price), self._error)
+
+    def cancel_everything(self) -> None:
+        result = self._cancel_all()
+        if hasattr(result, "__await__"):
+            run_async(result, self._error)  # type: ignore[arg-type]
+
+    def _error(self, exc: BaseException) -> None:
+        self.status.setText(f"⚠ {exc}")
+
+
+FILL_COLUMNS: list[Column[Fill]] = [
+    Column("Time", lambda f: f.ts_ns, lambda f: _time(f.ts_ns), width=70),
+    Column("Instrument", lambda f: f.instrument_id.symbol, width=150),
+    Column("Side", lambda f: f.side.value, color=lambda f: _side_colour(f.side)),
+    Column("Qty", lambda f: f.quantity, lambda f: f"{f.quantity.normalize():f}", Align.RIGHT),
+    Column("Price", lambda f: f.price, lambda f: f"{f.price:f}", Align.RIGHT),
+    Column("Fee", lambda f: f.fee, lambda f: f"{f.fee.normalize():f} {f.fee_currency}", Align.RIGHT),
+    Column("Maker", lambda f: f.is_maker, lambda f: "maker" if f.is_maker else "taker"),
+    Column("Order id", lambda f: f.client_order_id, width=120),
+    Column("Trade id", lambda f: f.trade_id, width=120),
+]
+
+
+class TradesPanel(QWidget):
+    """Fills of the day, newest first (kept from FillEvent on the bus; seeded from the journal)."""
+
+    def __init__(self, bus: EventBus, initial: list[Fill] | None = None, keep: int = 5000, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.fills: deque[Fill] = deque(initial or [], maxlen=keep)
+        self._ids = {f.trade_id for f in self.fills}
+        self.model: RowTableModel[Fill] = RowTableModel(FILL_COLUMNS, key=lambda f: (f.instrument_id, f.trade_id))
+        self.table = DataTable(self.model)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(self.table)
+        bus.subscribe(FillEvent, self._on_fill)
+        self._dirty = True
+        self._timer = QTimer(self)
+        self._timer.setInterval(250)
+        self._timer.timeout.connect(self.refresh)
+        self._timer.start()
+
+    def _on_fill(self, event: FillEvent) -> None:
+        if event.fill.trade_id not in self._ids:
+            self._ids.add(event.fill.trade_id)
+            self.fills.append(event.fill)
+            self._dirty = True
+
+    def refresh(self) -> None:
+        if self._dirty:
+            self._dirty = False
+            self.model.set_rows(sorted(self.fills, key=lambda f: f.ts_ns, reverse=True))

@@ -1,0 +1,100 @@
+"""Risk panel: every limit with its usage as a bar, the kill switch, and the last rejections."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timezone
+
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import (QCheckBox, QGridLayout, QGroupBox, QHBoxLayout, QLabel, QPlainTextEdit, QProgressBar, QPushButton,
+                               QVBoxLayout, QWidget)
+
+from core.domain import Venue
+from core.risk.engine import RiskSnapshot
+from widgets.order_entry import run_async
+from widgets.style import mono_font
+from widgets.table import fmt_number
+
+
+class RiskPanel(QWidget):
+    def __init__(self, snapshot: Callable[[Venue], RiskSnapshot], venues: list[Venue], engage: Callable[[bool], object],
+                 rearm: Callable[[], object], parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._snapshot, self.venues = snapshot, venues
+        self._engage, self._rearm = engage, rearm
+        self.kill = QPushButton("KILL SWITCH")
+        self.kill.setProperty("role", "danger")
+        self.kill.setMinimumHeight(36)
+        self.kill.setToolTip("Block new orders, cancel every open order on every venue, stop strategies (Ctrl+Shift+K)")
+        self.kill.clicked.connect(self.engage)
+        self.flatten = QCheckBox("also flatten positions")
+        self.rearm_button = QPushButton("Re-arm")
+        self.rearm_button.clicked.connect(lambda: self._call(self._rearm()))
+        self.state = QLabel()
+        top = QHBoxLayout()
+        top.addWidget(self.kill)
+        top.addWidget(self.flatten)
+        top.addWidget(self.rearm_button)
+        top.addWidget(self.state, 1)
+        self.grid = QGridLayout()
+        self.bars: dict[tuple[Venue, str], tuple[QLabel, QProgressBar, QLabel]] = {}
+        box = QGroupBox("Limits")
+        box.setLayout(self.grid)
+        self.rejections = QPlainTextEdit()
+        self.rejections.setReadOnly(True)
+        self.rejections.setFont(mono_font(9))
+        self.rejections.setMaximumBlockCount(200)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addLayout(top)
+        layout.addWidget(box)
+        layout.addWidget(QLabel("Last rejections"))
+        layout.addWidget(self.rejections, 1)
+        self._timer = QTimer(self)
+        self._timer.setInterval(500)
+        self._timer.timeout.connect(self.refresh)
+        self._timer.start()
+
+    def engage(self) -> None:
+        self._call(self._engage(self.flatten.isChecked()))
+
+    def _call(self, result: object) -> None:
+        if hasattr(result, "__await__"):
+            run_async(result, lambda exc: self.state.setText(f"⚠ {exc}"))  # type: ignore[arg-type]
+
+    def refresh(self) -> None:
+        lines: list[str] = []
+        engaged = False
+        for venue in self.venues:
+            snap = self._snapshot(venue)
+            engaged |= snap.kill_switch_engaged
+            for usage in snap.usages:
+                key = (venue, usage.name)
+                if key not in self.bars:
+                    row = len(self.bars)
+                    widgets = (QLabel(f"{venue.value} · {usage.name.replace('_', ' ')}"), QProgressBar(), QLabel())
+                    widgets[1].setRange(0, 1000)
+                    widgets[1].setTextVisible(False)
+                    for col, w in enumerate(widgets):
+                        self.grid.addWidget(w, row, col)
+                    self.bars[key] = widgets
+                _, bar, value = self.bars[key]
+                if usage.limit is None or usage.limit == 0:
+                    bar.setValue(0)
+                    value.setText(f"{fmt_number(usage.value, 2)} {usage.unit} (no limit)")
+                else:
+                    ratio = float(usage.value / usage.limit)
+                    bar.setValue(int(min(1.0, max(0.0, ratio)) * 1000))
+                    bar.setStyleSheet("QProgressBar::chunk { background: %s; }" % ("#ef5350" if ratio >= 0.9 else "#f0b429" if ratio >= 0.7 else "#26a69a"))
+                    value.setText(f"{fmt_number(usage.value, 2)} / {fmt_number(usage.limit, 2)} {usage.unit}")
+            for r in snap.recent_rejections:
+                when = datetime.fromtimestamp(r.ts_ns / 1e9, timezone.utc).astimezone().strftime("%H:%M:%S")
+                lines.append(f"{when} {r.instrument_id.symbol} {r.side} {r.quantity.normalize():f} [{r.source}] {r.rule}: {r.message}")
+            if snap.halted:
+                lines.append(f"{venue.value}: HALTED — daily loss limit reached")
+        self.state.setText("● ENGAGED: new orders blocked" if engaged else "armed")
+        self.state.setProperty("state", "bad" if engaged else "ok")
+        self.state.style().unpolish(self.state)
+        self.state.style().polish(self.state)
+        text = "\n".join(lines[-200:])
+        if text != self.rejections.toPlainText():
+            self.rejections.setPlainText(text)
