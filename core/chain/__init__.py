@@ -1,0 +1,1 @@
+"""Option chains: build per-expiry tables of calls and puts with live quotes, IV and Greeks."""

@@ -1,0 +1,101 @@
+"""Black-Scholes-Merton and Black-76 prices and Greeks, vectorised over NumPy arrays (broadcasting).
+
+Both models are the generalised Black-Scholes formula on a forward: for "bsm" the forward is
+S e^{(r-q)t}; for "black76" the underlying *is* the forward and the carry equals the rate (q = r).
+Units: t in years; rates and yields continuous per year; vol per 1.00 (0.2 = 20 %).
+Greeks (per unit of the underlying contract):
+    delta   dV/dS (bsm: spot; black76: the future)
+    gamma   d2V/dS2
+    vega    dV/dvol per 1.00 of vol (vega_per_pct() gives per 1 % point)
+    theta   dV/dt per year as time passes (negative for a long option; theta_per_day() per calendar day)
+    rho     dV/dr per 1.00 of rate (black76: only discounting moves, rho = -t V)
+    vanna   d delta / d vol;  vomma  d vega / d vol;  charm  d delta / dt per year as time passes
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from scipy.special import ndtr
+
+MODELS = ("bsm", "black76")
+_INV_SQRT_2PI = 1.0 / np.sqrt(2.0 * np.pi)
+
+
+def npdf(x: np.ndarray) -> np.ndarray:
+    return _INV_SQRT_2PI * np.exp(-0.5 * x * x)
+
+
+def carry(model: str, underlying: Any, t: Any, rate: Any, div_yield: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Return (forward, discount factor e^{-rt}, carry yield q) for a model."""
+    if model not in MODELS:
+        raise ValueError(f"model must be one of {MODELS}, got {model!r}")
+    s, t, r = np.asarray(underlying, float), np.asarray(t, float), np.asarray(rate, float)
+    q = r if model == "black76" else np.asarray(div_yield, float)
+    forward = s if model == "black76" else s * np.exp((r - q) * t)
+    return forward, np.exp(-r * t), q
+
+
+def d1_d2(forward: np.ndarray, strike: np.ndarray, t: np.ndarray, vol: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Return d1, d2 and vol*sqrt(t)."""
+    sig = vol * np.sqrt(t)
+    d1 = (np.log(forward / strike) + 0.5 * sig * sig) / sig
+    return d1, d1 - sig, sig
+
+
+def price(model: str, is_call: Any, underlying: Any, strike: Any, t: Any, vol: Any, rate: Any = 0.0, div_yield: Any = 0.0) -> np.ndarray:
+    """Option price (same currency as the underlying)."""
+    f, df, _ = carry(model, underlying, t, rate, div_yield)
+    k, tt, v = np.asarray(strike, float), np.asarray(t, float), np.asarray(vol, float)
+    call = np.asarray(is_call, bool)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        d1, d2, _ = d1_d2(f, k, tt, v)
+        c = df * (f * ndtr(d1) - k * ndtr(d2))
+        p = df * (k * ndtr(-d2) - f * ndtr(-d1))
+    out = np.where(call, c, p)
+    expired = (tt <= 0) | (v <= 0)
+    if np.any(expired):  # no time value left: discounted intrinsic
+        intrinsic = df * np.where(call, np.maximum(f - k, 0.0), np.maximum(k - f, 0.0))
+        out = np.where(expired, intrinsic, out)
+    return out
+
+
+def greeks(model: str, is_call: Any, underlying: Any, strike: Any, t: Any, vol: Any, rate: Any = 0.0,
+           div_yield: Any = 0.0) -> dict[str, np.ndarray]:
+    """Greeks keyed delta, gamma, vega, theta, rho, vanna, vomma, charm (units in the module docstring)."""
+    s = np.asarray(underlying, float)
+    f, df, q = carry(model, s, t, rate, div_yield)
+    k, tt, v, r = np.asarray(strike, float), np.asarray(t, float), np.asarray(vol, float), np.asarray(rate, float)
+    call = np.asarray(is_call, bool)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        d1, d2, sig = d1_d2(f, k, tt, v)
+        sqrt_t = np.sqrt(tt)
+        eq = np.exp(-q * tt)  # e^{-qt}; for black76 equals the discount factor
+        n1, nd1, nd2 = npdf(d1), ndtr(d1), ndtr(d2)
+        delta = np.where(call, eq * nd1, eq * (nd1 - 1.0))
+        gamma = eq * n1 / (s * sig)
+        vega = s * eq * n1 * sqrt_t
+        decay = -s * eq * n1 * v / (2.0 * sqrt_t)
+        theta_call = decay - r * k * df * nd2 + q * s * eq * nd1
+        theta_put = decay + r * k * df * ndtr(-d2) - q * s * eq * ndtr(-d1)
+        theta = np.where(call, theta_call, theta_put)
+        if model == "black76":
+            rho = -tt * price(model, call, s, k, tt, v, r)
+        else:
+            rho = np.where(call, k * tt * df * nd2, -k * tt * df * ndtr(-d2))
+        vanna = -eq * n1 * d2 / v
+        vomma = vega * d1 * d2 / v
+        drift = (2.0 * (r - q) * tt - d2 * sig) / (2.0 * tt * sig)
+        charm = np.where(call, q * eq * nd1 - eq * n1 * drift, -q * eq * ndtr(-d1) - eq * n1 * drift)
+    return {"delta": delta, "gamma": gamma, "vega": vega, "theta": theta, "rho": rho, "vanna": vanna, "vomma": vomma,
+            "charm": charm}
+
+
+def vega_per_pct(vega: Any) -> np.ndarray:
+    """Vega per 1 percentage point of vol (from vega per 1.00)."""
+    return np.asarray(vega, float) / 100.0
+
+
+def theta_per_day(theta: Any, days_per_year: float = 365.0) -> np.ndarray:
+    """Theta per calendar day (from theta per year)."""
+    return np.asarray(theta, float) / days_per_year

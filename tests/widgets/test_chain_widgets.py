@@ -1,0 +1,97 @@
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal as D
+from typing import Any
+
+import numpy as np
+import pytest
+from pytestqt.qtbot import QtBot
+
+from core import options
+from core.bus import EventBus
+from core.chain.model import OptionChainModel
+from core.chain.payoff import Template
+from core.domain import (ClientOrderId, Instrument, InstrumentId, InstrumentKind, OptionRight, Order, OrderRequest, Side, Tick,
+                         Venue)
+from core.instruments import InstrumentCatalog
+from core.marketdata.state import MarketState
+from widgets.chain.builder import StrategyBuilder
+from widgets.chain.panel import OptionChainPanel
+
+Z = Venue.ZERODHA
+EXPIRY = datetime(2025, 12, 30, 15, 30)
+SPOT = InstrumentId(Z, "NIFTY 50")
+T = 7 / 365
+
+
+@pytest.fixture
+def rig() -> tuple[OptionChainModel, MarketState, InstrumentCatalog]:
+    instruments = [Instrument(SPOT, InstrumentKind.INDEX, "NSE", D("0.05"), D("1"))]
+    bus = EventBus()
+    market = MarketState(bus)
+    bus.publish(Tick(SPOT, 0, last_price=D("25000")))
+    for k in range(24500, 25550, 50):
+        for right in OptionRight:
+            iid = InstrumentId(Z, f"NIFTY25DEC{k}{right.value}")
+            instruments.append(Instrument(iid, InstrumentKind.OPTION, "NFO", D("0.05"), D("75"), expiry=EXPIRY, strike=D(k),
+                                          right=right, underlying="NIFTY"))
+            px = float(options.price("black76", right is OptionRight.CALL, 25000.0, float(k), T, 0.14))
+            mid = D(str(round(px, 1)))
+            bus.publish(Tick(iid, 0, last_price=mid, bid=mid - D("0.5"), ask=mid + D("0.5"), open_interest=D(1000)))
+    catalog = InstrumentCatalog(instruments)
+    return OptionChainModel(catalog, "NIFTY", SPOT, lambda e: T, rate=0.0), market, catalog
+
+
+def test_chain_panel_shows_strikes_and_opens_tickets_at_bid_and_ask(qtbot: QtBot, rig: Any) -> None:
+    model, market, _ = rig
+    panel = OptionChainPanel({"NIFTY": model}, market)
+    qtbot.addWidget(panel)
+    panel.count_box.setValue(5)
+    panel.refresh()
+    snap = panel.snapshot
+    assert snap is not None and len(snap.strikes) == 11 and snap.strikes[snap.atm_index] == 25000
+    assert "PCR 1.00" in panel.summary.text() and "ATM IV 14." in panel.summary.text()
+    atm = snap.atm_index
+    call_ask = panel.model.column_of(OptionRight.CALL, "ask")
+    put_bid = panel.model.column_of(OptionRight.PUT, "bid")
+    with qtbot.waitSignal(panel.ticket_requested) as buy:
+        assert panel.trade_cell(atm, call_ask)
+    iid, side, price = buy.args
+    assert iid.symbol == "NIFTY25DEC25000CE" and side is Side.BUY and price == D(str(round(snap.calls["ask"][atm], 2)))
+    with qtbot.waitSignal(panel.ticket_requested) as sell:
+        assert panel.trade_cell(atm, put_bid)
+    assert sell.args[0].symbol == "NIFTY25DEC25000PE" and sell.args[1] is Side.SELL
+    assert not panel.trade_cell(atm, panel.model.strike_column)  # the strike is not tradable
+    panel.set_column_visible("gamma", True)
+    assert not panel.table.isColumnHidden(panel.model.column_of(OptionRight.CALL, "gamma"))
+
+
+class Entry:
+    def __init__(self) -> None:
+        self.placed: list[OrderRequest] = []
+
+    async def place(self, request: OrderRequest) -> Order:
+        self.placed.append(request)
+        return Order(ClientOrderId(str(len(self.placed))), request)
+
+
+def test_builder_iron_condor_breakevens_and_basket(qtbot: QtBot, qloop: Any, spin: Any, rig: Any) -> None:
+    model, market, catalog = rig
+    entry = Entry()
+    builder = StrategyBuilder(catalog, entry)  # type: ignore[arg-type]
+    qtbot.addWidget(builder)
+    snap = model.snapshot(EXPIRY, market.ticks)
+    builder.set_snapshot(snap)
+    builder.apply_template(Template.IRON_CONDOR, width=2)
+    strikes = [leg.strike for _, leg in builder.legs]
+    assert strikes == [24800, 24900, 25100, 25200]
+    legs = [leg for _, leg in builder.legs]
+    credit = sum(-leg.sign * leg.premium for leg in legs)
+    text = builder.summary.text()
+    assert f"{24900 - credit:,.2f}" in text and f"{25100 + credit:,.2f}" in text
+    builder.place_all()
+    spin()
+    assert [r.side for r in entry.placed] == [Side.BUY, Side.BUY, Side.SELL, Side.SELL]  # buys first
+    assert all(r.quantity == D(75) and r.price is not None and r.price % D("0.05") == 0 for r in entry.placed)
+    assert np.isfinite(builder.today_curve.getData()[1]).all()

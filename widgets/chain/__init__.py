@@ -1,0 +1,1 @@
+"""Option chain panel, IV smile, and the strategy builder."""

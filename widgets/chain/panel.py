@@ -1,0 +1,199 @@
+"""Option chain panel: expiry selector, summary line, the chain table, and the IV smile/term structure.
+
+Click (or Enter on) a call/put Ask to buy it, a Bid to sell it: the ticket opens pre-filled at that
+price. Right-click the header to choose columns. Refreshes on a frame timer from MarketState.
+"""
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from decimal import Decimal
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QModelIndex, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QKeyEvent
+from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QHeaderView, QLabel, QMenu, QSpinBox, QSplitter, QTableView, QVBoxLayout,
+                               QWidget)
+
+from core.chain.model import ChainSnapshot, OptionChainModel
+from core.domain import OptionRight, Side
+from core.marketdata.state import MarketState
+from widgets.style import BUY, SELL, mono_font
+
+from .table_model import DEFAULT_HIDDEN, ChainTableModel
+
+log = logging.getLogger(__name__)
+
+
+class OptionChainPanel(QWidget):
+    ticket_requested = Signal(object, object, object)  # InstrumentId, Side, Decimal price
+    legs_picked = Signal(object, object)  # InstrumentId, Side (for the strategy builder)
+
+    def __init__(self, chains: dict[str, OptionChainModel], market: MarketState, frame_hz: float = 4.0,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.chains = chains
+        self.market = market
+        self.snapshot: ChainSnapshot | None = None
+        self.underlying_box = QComboBox()
+        self.underlying_box.addItems(list(chains))
+        self.underlying_box.currentTextChanged.connect(self._underlying_changed)
+        self.expiry_box = QComboBox()
+        self.expiry_box.currentIndexChanged.connect(lambda _: self.refresh())
+        self.count_box = QSpinBox()
+        self.count_box.setRange(3, 50)
+        self.count_box.setValue(10)
+        self.count_box.setPrefix("± ")
+        self.count_box.setSuffix(" strikes")
+        self.count_box.valueChanged.connect(lambda _: self.refresh())
+        self.summary = QLabel("Waiting for data…")
+        self.summary.setFont(mono_font(9))
+        self.model = ChainTableModel()
+        self.table = QTableView()
+        self.table.setModel(self.model)
+        self.table.setFont(mono_font(9))
+        self.table.verticalHeader().setVisible(False)
+        self.table.verticalHeader().setDefaultSectionSize(21)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.table.horizontalHeader().setMinimumSectionSize(44)
+        self.table.horizontalHeader().setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.table.horizontalHeader().customContextMenuRequested.connect(self._column_menu)
+        self.table.clicked.connect(self._clicked)
+        self.table.installEventFilter(self)
+        self.hidden: set[str] = set(DEFAULT_HIDDEN)
+        self.smile = pg.PlotWidget()
+        self.smile.setMinimumHeight(140)
+        self.smile.showGrid(x=True, y=True, alpha=0.2)
+        self.smile.setLabel("left", "IV %")
+        self.smile.setLabel("bottom", "Strike")
+        self.smile.addLegend(offset=(10, 5))
+        self.call_curve = self.smile.plot([], [], pen=pg.mkPen(BUY, width=2), symbol="o", symbolSize=4, name="Calls")
+        self.put_curve = self.smile.plot([], [], pen=pg.mkPen(SELL, width=2), symbol="o", symbolSize=4, name="Puts")
+        self.term = pg.PlotWidget()
+        self.term.setMinimumHeight(140)
+        self.term.showGrid(x=True, y=True, alpha=0.2)
+        self.term.setLabel("left", "ATM IV %")
+        self.term.setLabel("bottom", "Days to expiry")
+        self.term_curve = self.term.plot([], [], pen=pg.mkPen("#2f81f7", width=2), symbol="o", symbolSize=6)
+        top = QHBoxLayout()
+        for w in (QLabel("Underlying"), self.underlying_box, QLabel("Expiry"), self.expiry_box, self.count_box):
+            top.addWidget(w)
+        top.addStretch(1)
+        plots = QSplitter(Qt.Orientation.Horizontal)
+        plots.addWidget(self.smile)
+        plots.addWidget(self.term)
+        split = QSplitter(Qt.Orientation.Vertical)
+        split.addWidget(self.table)
+        split.addWidget(plots)
+        split.setStretchFactor(0, 4)
+        split.setStretchFactor(1, 1)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addLayout(top)
+        layout.addWidget(self.summary)
+        layout.addWidget(split, 1)
+        self._underlying_changed(self.underlying_box.currentText())
+        self._timer = QTimer(self)
+        self._timer.setInterval(int(1000 / frame_hz))
+        self._timer.timeout.connect(self.refresh)
+        self._timer.start()
+
+    @property
+    def chain(self) -> OptionChainModel | None:
+        return self.chains.get(self.underlying_box.currentText())
+
+    def _underlying_changed(self, _: str) -> None:
+        chain = self.chain
+        self.expiry_box.blockSignals(True)
+        self.expiry_box.clear()
+        if chain is not None:
+            for expiry in chain.expiries():
+                self.expiry_box.addItem(f"{expiry:%d %b %Y}", expiry)
+        self.expiry_box.blockSignals(False)
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Recompute the chain for the chosen expiry and update the table, summary and plots."""
+        chain, expiry = self.chain, self.expiry_box.currentData()
+        if chain is None or not isinstance(expiry, datetime):
+            return
+        chain.strikes_each_side = self.count_box.value()
+        try:
+            snap = chain.snapshot(expiry, self.market.ticks)
+        except ValueError as exc:
+            self.summary.setText(str(exc))
+            return
+        self.snapshot = snap
+        self.model.set_snapshot(snap)
+        self._apply_hidden()
+        basis = f"{snap.basis:+,.2f}" if snap.basis is not None else "–"
+        self.summary.setText(
+            f"{chain.underlying}  spot {_n(snap.spot)}   fut {_n(snap.future)}   basis {basis}   "
+            f"PCR {_n(snap.pcr, 2)}   max pain {_n(snap.max_pain, 0)}   ATM IV {_n(snap.atm_iv * 100, 2)}%   "
+            f"T {snap.t_years * 365:.2f} d")
+        self.call_curve.setData(snap.strikes, snap.calls["iv"] * 100, connect="finite")
+        self.put_curve.setData(snap.strikes, snap.puts["iv"] * 100, connect="finite")
+        self._term_structure(chain)
+
+    def _term_structure(self, chain: OptionChainModel) -> None:
+        days, ivs = [], []
+        for i in range(self.expiry_box.count()):
+            expiry = self.expiry_box.itemData(i)
+            try:
+                snap = self.snapshot if self.snapshot and self.snapshot.expiry == expiry else chain.snapshot(expiry, self.market.ticks)
+            except ValueError:
+                continue
+            if not np.isnan(snap.atm_iv):
+                days.append(snap.t_years * 365)
+                ivs.append(snap.atm_iv * 100)
+        self.term_curve.setData(days, ivs)
+
+    # columns --------------------------------------------------------------------------------------
+    def _apply_hidden(self) -> None:
+        for col, (right, field, _, _) in enumerate(self.model.layout):
+            self.table.setColumnHidden(col, right is not None and field in self.hidden)
+
+    def _column_menu(self, pos: object) -> None:
+        menu = QMenu(self)
+        for field, title, _ in sorted({(f, t, d) for _, f, t, d in self.model.layout if f != "strike"}, key=lambda x: x[1]):
+            action = QAction(title, menu, checkable=True, checked=field not in self.hidden)
+            action.toggled.connect(lambda on, f=field: self.set_column_visible(f, on))
+            menu.addAction(action)
+        menu.exec(self.table.horizontalHeader().mapToGlobal(pos))  # type: ignore[arg-type]
+
+    def set_column_visible(self, field: str, visible: bool) -> None:
+        (self.hidden.discard if visible else self.hidden.add)(field)
+        self._apply_hidden()
+
+    # trading --------------------------------------------------------------------------------------
+    def _clicked(self, index: QModelIndex) -> None:
+        self.trade_cell(index.row(), index.column())
+
+    def trade_cell(self, row: int, col: int) -> bool:
+        """Open a ticket for a bid/ask cell: buy at the ask, sell at the bid. Return True if it did."""
+        snap = self.snapshot
+        if snap is None:
+            return False
+        right, field, value = self.model.cell(row, col)
+        if right is None or field not in ("bid", "ask") or np.isnan(value):
+            return False
+        side_data = snap.calls if right is OptionRight.CALL else snap.puts
+        iid = side_data.ids[row]
+        if iid is None:
+            return False
+        side = Side.BUY if field == "ask" else Side.SELL
+        self.ticket_requested.emit(iid, side, Decimal(str(round(value, 2))))
+        self.legs_picked.emit(iid, side)
+        return True
+
+    def eventFilter(self, obj: object, event: object) -> bool:  # noqa: N802
+        if obj is self.table and isinstance(event, QKeyEvent) and event.type() == QKeyEvent.Type.KeyPress \
+                and event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+            index = self.table.currentIndex()
+            return index.isValid() and self.trade_cell(index.row(), index.column())
+        return False
+
+
+def _n(value: float | None, decimals: int = 2) -> str:
+    return "–" if value is None or np.isnan(value) else f"{value:,.{decimals}f}"
