@@ -1,0 +1,1 @@
+"""The emulator's instruments, their synthetic order flow, and candle history."""

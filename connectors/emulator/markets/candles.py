@@ -1,0 +1,72 @@
+"""One-minute candles per book (generated history, then live), served at any multiple of a minute."""
+from __future__ import annotations
+
+from decimal import Decimal
+
+import numpy as np
+
+from ..contract import Candle
+
+MINUTE_NS = 60 * 10**9
+
+
+class CandleSeries:
+    """Columns of 1-minute bars: start_ns, open, high, low, close, volume, oi. Grows by amortised doubling."""
+
+    def __init__(self) -> None:
+        self._data = np.zeros((0, 7))
+        self.n = 0
+
+    def load(self, start_ns: np.ndarray, ohlcv: np.ndarray, oi: np.ndarray | None = None) -> None:
+        """Replace the history with whole rows (start_ns, then open/high/low/close/volume)."""
+        n = len(start_ns)
+        self._data = np.zeros((max(n * 2, 1024), 7))
+        self._data[:n, 0] = start_ns
+        self._data[:n, 1:6] = ohlcv
+        self._data[:n, 6] = 0 if oi is None else oi
+        self.n = n
+
+    def update(self, ts_ns: int, price: float, qty: float, oi: float | None = None) -> None:
+        """Fold a trade (or an index value with qty 0) into the current minute."""
+        start = ts_ns - ts_ns % MINUTE_NS
+        if self.n and self._data[self.n - 1, 0] == start:
+            row = self._data[self.n - 1]
+            row[2] = max(row[2], price)
+            row[3] = min(row[3], price)
+            row[4] = price
+            row[5] += qty
+        else:
+            if self.n and start < self._data[self.n - 1, 0]:
+                return  # a late print for a closed minute: keep history immutable
+            if self.n == len(self._data):
+                self._data = np.vstack([self._data, np.zeros((max(len(self._data), 1024), 7))])
+            self._data[self.n] = (start, price, price, price, price, qty, 0)
+            self.n += 1
+        if oi is not None:
+            self._data[self.n - 1, 6] = oi
+
+    @property
+    def last_close(self) -> float | None:
+        return float(self._data[self.n - 1, 4]) if self.n else None
+
+    def query(self, interval_s: int, start_ns: int, end_ns: int) -> list[Candle]:
+        """Candles of `interval_s` (a multiple of 60, or a day) between start and end, aggregated from minutes."""
+        rows = self._data[: self.n]
+        rows = rows[(rows[:, 0] >= start_ns - start_ns % MINUTE_NS) & (rows[:, 0] <= end_ns)]
+        if not len(rows):
+            return []
+        step = max(60, interval_s) * 10**9
+        keys = (rows[:, 0] // step).astype(np.int64)
+        cut = np.flatnonzero(np.diff(keys)) + 1
+        starts = np.concatenate(([0], cut))
+        ends = np.concatenate((cut, [len(rows)]))
+        out = []
+        for a, b in zip(starts, ends):
+            chunk = rows[a:b]
+            out.append(Candle(int(keys[a] * step), _d(chunk[0, 1]), _d(chunk[:, 2].max()), _d(chunk[:, 3].min()), _d(chunk[-1, 4]),
+                              _d(chunk[:, 5].sum(), 6), int(b - a), _d(chunk[-1, 6], 0) if chunk[-1, 6] else None))
+        return out
+
+
+def _d(value: float, places: int = 2) -> Decimal:
+    return Decimal(f"{value:.{places}f}")

@@ -1,0 +1,259 @@
+"""Synthetic order flow that looks and moves like the real markets, deterministic for a seed.
+
+Each book has a fair value: spot instruments, stocks and indices follow geometric Brownian motion in
+real time at their own annual vol; futures follow their index with a carry basis; options are
+Black-76 on their future with a volatility smile and skew plus a little noise. A market maker keeps a
+ladder of resting orders around the fair value (sizes growing away from the touch), moving only the
+levels that changed; takers send market orders of heavy-tailed size, more often in bursts. Option
+open interest drifts. Binance books step every 100 ms, NSE books and indices every 300 ms, options every second.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from decimal import ROUND_DOWN, Decimal
+from typing import TYPE_CHECKING
+
+import numpy as np
+from scipy.special import ndtr
+
+from core.domain import InstrumentKind, OrderType, Rounding, Side
+from core.matching import EngineOrder
+
+from .candles import MINUTE_NS
+
+if TYPE_CHECKING:
+    from ..exchange import Book, Exchange
+
+log = logging.getLogger(__name__)
+YEAR_S = 365.0 * 86400
+RATE = 0.065
+
+
+@dataclass
+class Ladder:
+    """The market maker's resting orders of one book, by price."""
+
+    bids: dict[Decimal, int] = field(default_factory=dict)
+    asks: dict[Decimal, int] = field(default_factory=dict)
+
+
+@dataclass
+class Profile:
+    levels: int
+    spread_frac: float  # full spread as a fraction of price (at least one tick)
+    gap_ticks: int
+    size: float  # typical touch size, in instrument units
+    take_prob: float  # chance of a taker per step
+
+
+def profile_of(book: "Book") -> Profile:
+    inst = book.spec.instrument
+    if book.spec.market == "spot":
+        return Profile(20, 0.00002, max(1, int(book.fair * 1e-6 / float(inst.tick_size))), 2000 / book.fair, 0.5)
+    if book.spec.market == "usdm":
+        return Profile(20, 0.00002, 1, 5000 / book.fair, 0.5)
+    if inst.kind is InstrumentKind.OPTION:
+        return Profile(5, 0.01, 1, float(inst.lot_size) * 20, 0.15)
+    if inst.kind is InstrumentKind.FUTURE:
+        return Profile(10, 0.0001, 2, float(inst.lot_size) * 10, 0.35)
+    return Profile(10, 0.0004, 1, 300_000 / book.fair, 0.35)
+
+
+class Simulator:
+    def __init__(self, exchange: "Exchange", seed: int, history_minutes: int) -> None:
+        self.ex = exchange
+        self.rng = np.random.default_rng(seed)
+        self.ladders: dict[tuple[str, str], Ladder] = {}
+        self.burst: dict[tuple[str, str], int] = {}
+        books = list(exchange.books.values())
+        self.indices = {b.spec.instrument.symbol: b for b in books if b.spec.instrument.kind is InstrumentKind.INDEX}
+        self.binance = [b for b in books if b.spec.market in ("spot", "usdm")]
+        self.nse = [b for b in books if b.spec.market in ("NSE", "NFO") and b.spec.instrument.kind is not InstrumentKind.OPTION
+                    and b.engine is not None]
+        self.options = [b for b in books if b.spec.instrument.kind is InstrumentKind.OPTION]
+        self.atm_vol = {"NIFTY 50": 0.13, "NIFTY BANK": 0.15}
+        self._seed_prices()
+        self._history(history_minutes)
+        for book in books:
+            if book.engine is not None:
+                self.requote(book)
+        for book in books:
+            exchange.step_done(book)
+
+    # set-up ---------------------------------------------------------------------------------------------
+    def _seed_prices(self) -> None:
+        for book in self.ex.books.values():
+            inst = book.spec.instrument
+            if inst.kind is InstrumentKind.FUTURE and book.spec.underlying_symbol:
+                book.fair = self._future_fair(book)
+            elif inst.kind is InstrumentKind.OPTION:
+                book.fair = self._option_fair(book)
+                book.oi = Decimal(int(self.rng.integers(50, 400)) * int(inst.lot_size) * 10)
+                book.oi_high = book.oi_low = book.oi
+            book.prev_close = inst.round_price(Decimal(repr(book.fair * (1 + self.rng.normal(0, 0.006)))), Rounding.NEAREST)
+
+    def _history(self, minutes: int) -> None:
+        """Vectorised 1-minute history ending now, so charts open with data."""
+        now = self.ex.now_ns()
+        end = now - now % MINUTE_NS
+        starts = end - MINUTE_NS * np.arange(minutes, 0, -1)
+        paths: dict[str, np.ndarray] = {}
+        for book in self.ex.books.values():
+            spec, inst = book.spec, book.spec.instrument
+            if inst.kind is InstrumentKind.OPTION:
+                under = paths.get(spec.underlying_symbol)
+                if under is None:
+                    continue
+                t = max(self._years_left(book), 1e-4) + (minutes - np.arange(minutes)) * 60 / YEAR_S
+                fut = under * np.exp(RATE * t)
+                closes = _black76(inst.right.value == "CE", fut, float(inst.strike), t, self._vol(book, float(under[-1])))
+                closes = np.maximum(closes, float(inst.tick_size))
+            else:
+                vol = spec.annual_vol or 0.13
+                sigma = vol * math.sqrt(60 / YEAR_S)
+                steps = self.rng.normal(0, sigma, minutes)
+                # walk backwards from the fair value: close[i] = fair * exp(-sum of later steps)
+                closes = book.fair * np.exp(-np.concatenate((np.cumsum(steps[::-1])[::-1][1:], [0.0])))
+                if inst.kind is InstrumentKind.INDEX:
+                    paths[inst.symbol] = closes
+                elif inst.kind is InstrumentKind.FUTURE:
+                    base = paths.get(spec.underlying_symbol)
+                    if base is not None:
+                        closes = base * book.fair / base[-1]
+            opens = np.concatenate(([closes[0]], closes[:-1]))
+            wiggle = np.abs(self.rng.normal(0, 0.0006, minutes)) * closes
+            highs, lows = np.maximum(opens, closes) + wiggle, np.minimum(opens, closes) - wiggle
+            vol_units = np.abs(self.rng.standard_t(3, minutes)) * (profile_of(book).size if book.engine else 0) * 3
+            book.candles.load(starts, np.column_stack([opens, highs, lows, closes, vol_units]))
+
+    # time ------------------------------------------------------------------------------------------------
+    async def run(self) -> None:
+        """Step the markets forever (cancelled by Exchange.stop)."""
+        tick = 0
+        while True:
+            await asyncio.sleep(0.1)
+            tick += 1
+            try:
+                self.step(self.binance, 0.1)
+                if tick % 3 == 0:
+                    self.step_indices(0.3)
+                    self.step(self.nse, 0.3)
+                if tick % 10 == 0:
+                    self.step(self.options, 1.0)
+            except Exception:  # the simulation must never die quietly
+                log.exception("market simulation step failed")
+
+    def step_indices(self, dt: float) -> None:
+        for book in self.indices.values():
+            sigma = book.spec.annual_vol * math.sqrt(dt / YEAR_S)
+            self.ex.set_index(book, book.fair * math.exp(self.rng.normal(-0.5 * sigma * sigma, sigma)))
+
+    def step(self, books: list["Book"], dt: float) -> None:
+        for book in books:
+            inst = book.spec.instrument
+            if inst.kind is InstrumentKind.FUTURE and book.spec.underlying_symbol:
+                book.fair = self._future_fair(book) * (1 + self.rng.normal(0, 0.00005))
+            elif inst.kind is InstrumentKind.OPTION:
+                book.fair = self._option_fair(book) * (1 + self.rng.normal(0, 0.003))
+                self._drift_oi(book)
+            else:
+                sigma = book.spec.annual_vol * math.sqrt(dt / YEAR_S)
+                book.fair *= math.exp(self.rng.normal(-0.5 * sigma * sigma, sigma))
+            self.requote(book)
+            self._takers(book)
+            self.ex.step_done(book)
+
+    # the market maker -----------------------------------------------------------------------------------
+    def requote(self, book: "Book") -> None:
+        inst = book.spec.instrument
+        prof = profile_of(book)
+        tick = inst.tick_size
+        fair = Decimal(repr(max(book.fair, float(tick) * 2)))
+        half = max(tick, fair * Decimal(repr(prof.spread_frac)) / 2)
+        best_bid = ((fair - half) / tick).to_integral_value(rounding=ROUND_DOWN) * tick
+        best_ask = best_bid + max(tick, ((2 * half) / tick).to_integral_value(rounding=ROUND_DOWN) * tick)
+        gap = tick * prof.gap_ticks
+        want_bids = {best_bid - i * gap for i in range(prof.levels) if best_bid - i * gap > 0}
+        want_asks = {best_ask + i * gap for i in range(prof.levels)}
+        ladder = self.ladders.setdefault(book.key, Ladder())
+        for side, want, have in ((Side.BUY, want_bids, ladder.bids), (Side.SELL, want_asks, ladder.asks)):
+            for price in [p for p in have if p not in want or have[p] not in self.ex._internal]:
+                order_id = have.pop(price)
+                if order_id in self.ex._internal:
+                    self.ex.internal_cancel(book, order_id)
+            for i, price in enumerate(sorted(want, reverse=side is Side.BUY)):
+                if price in have:
+                    continue
+                size = prof.size * (1 + 0.6 * i) * float(self.rng.uniform(0.5, 1.5))
+                qty = _qty(size, inst.lot_size, inst.min_quantity)
+                order = EngineOrder(self.ex.new_id(), "mm", side, OrderType.LIMIT, qty, price)
+                self.ex.internal_submit(book, order)
+                have[price] = order.order_id
+
+    def _takers(self, book: "Book") -> None:
+        prof = profile_of(book)
+        burst = self.burst.get(book.key, 0)
+        if burst:
+            self.burst[book.key] = burst - 1
+        elif self.rng.random() < 0.002:
+            self.burst[book.key] = int(self.rng.integers(10, 40))
+        chance = prof.take_prob * (4 if burst else 1)
+        while chance > 0:
+            if self.rng.random() < min(chance, 1.0):
+                side = Side.BUY if self.rng.random() < 0.5 else Side.SELL
+                size = prof.size * float(min(abs(self.rng.standard_t(2.5)), 8.0)) * 0.4
+                qty = _qty(size, book.spec.instrument.lot_size, book.spec.instrument.min_quantity)
+                self.ex.internal_submit(book, EngineOrder(self.ex.new_id(), "flow", side, OrderType.MARKET, qty))
+            chance -= 1.0
+
+    # pricing --------------------------------------------------------------------------------------------
+    def _index_value(self, symbol: str) -> float:
+        book = self.indices.get(symbol)
+        return book.fair if book else 0.0
+
+    def _years_left(self, book: "Book") -> float:
+        expiry = book.spec.instrument.expiry
+        if expiry is None:
+            return 0.0
+        now = datetime.fromtimestamp(self.ex.now_ns() / 1e9, timezone.utc)
+        return max((expiry - now).total_seconds() / YEAR_S, 1.0 / (365 * 24 * 60))
+
+    def _future_fair(self, book: "Book") -> float:
+        return self._index_value(book.spec.underlying_symbol) * math.exp(RATE * self._years_left(book))
+
+    def _vol(self, book: "Book", forward: float) -> float:
+        inst = book.spec.instrument
+        m = math.log(float(inst.strike) / forward)
+        atm = self.atm_vol.get(book.spec.underlying_symbol, 0.14)
+        t = max(self._years_left(book), 1 / 365)
+        return max(0.05, atm * (1 + 0.02 / math.sqrt(t * 52)) - 0.35 * m + 2.5 * m * m)
+
+    def _option_fair(self, book: "Book") -> float:
+        inst = book.spec.instrument
+        forward = self._index_value(book.spec.underlying_symbol) * math.exp(RATE * self._years_left(book))
+        return float(_black76(inst.right.value == "CE", np.array([forward]), float(inst.strike), self._years_left(book),
+                              self._vol(book, forward))[0])
+
+    def _drift_oi(self, book: "Book") -> None:
+        lot = int(book.spec.instrument.lot_size)
+        change = int(self.rng.normal(0.3, 2.0)) * lot
+        book.oi = max(Decimal(0), book.oi + change)
+        book.oi_high, book.oi_low = max(book.oi_high, book.oi), min(book.oi_low, book.oi)
+
+
+def _black76(is_call: bool, forward: np.ndarray, strike: float, t: np.ndarray | float, vol: float) -> np.ndarray:
+    sig = vol * np.sqrt(t)
+    d1 = (np.log(forward / strike) + 0.5 * sig * sig) / sig
+    d2 = d1 - sig
+    df = np.exp(-RATE * np.asarray(t))
+    return df * (forward * ndtr(d1) - strike * ndtr(d2)) if is_call else df * (strike * ndtr(-d2) - forward * ndtr(-d1))
+
+
+def _qty(size: float, lot: Decimal, minimum: Decimal) -> Decimal:
+    units = max(Decimal(repr(size)), minimum, lot)
+    return max((units / lot).to_integral_value(rounding=ROUND_DOWN) * lot, lot)
+
