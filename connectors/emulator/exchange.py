@@ -89,7 +89,7 @@ class Exchange:
         self.nse_always_open = nse_always_open
         self.accounts: dict[str, Account] = demo_accounts()
         self.books: dict[tuple[str, str], Book] = {}
-        self.orders: dict[int, OrderRecord] = {}
+        self.records: dict[int, OrderRecord] = {}
         self._internal: dict[int, tuple[str, str]] = {}
         self._by_client: dict[tuple[str, str], int] = {}
         self._listeners: list[ExchangeListener] = []
@@ -138,20 +138,20 @@ class Exchange:
               client_order_id: str | None = None) -> OrderState:
         if order_id is None:
             order_id = self._by_client.get((account, client_order_id or ""))
-        rec = self.orders.get(order_id) if order_id is not None else None
+        rec = self.records.get(order_id) if order_id is not None else None
         if rec is None or rec.new.account != account or rec.new.market != market or rec.new.symbol != symbol:
             raise KeyError(f"unknown order {order_id or client_order_id}")
         return rec.state
 
     def orders_of(self, account: str) -> list[OrderRecord]:
-        return [r for r in self.orders.values() if r.new.account == account]
+        return [r for r in self.records.values() if r.new.account == account]
 
     def orders(self, account: str, market: str | None = None, symbol: str | None = None, open_only: bool = False) -> list[OrderState]:
         return [r.state for r in self.orders_of(account) if market in (None, r.new.market) and symbol in (None, r.new.symbol)
                 and (not open_only or r.state.status.is_working)]
 
     def order_history(self, account: str, order_id: int) -> list[OrderState]:
-        rec = self.orders.get(order_id)
+        rec = self.records.get(order_id)
         if rec is None or rec.new.account != account:
             raise KeyError(f"unknown order {order_id}")
         return list(rec.states)
@@ -198,7 +198,7 @@ class Exchange:
         order_id = next(self._ids)
         now = self.now_ns()
         rec = OrderRecord(order, order_id, now, quantity=order.quantity, price=order.price)
-        self.orders[order_id] = rec
+        self.records[order_id] = rec
         if order.client_order_id:
             self._by_client[(order.account, order.client_order_id)] = order_id
         book = self.books.get((order.market, order.symbol))
@@ -219,7 +219,7 @@ class Exchange:
         return rec.state
 
     def cancel(self, account: str, market: str, symbol: str, order_id: int) -> OrderState:
-        rec = self.orders.get(order_id)
+        rec = self.records.get(order_id)
         if rec is None or rec.new.account != account or (rec.new.market, rec.new.symbol) != (market, symbol):
             raise KeyError(f"unknown order {order_id}")
         if rec.state.status.is_terminal:
@@ -232,7 +232,7 @@ class Exchange:
 
     def amend(self, account: str, market: str, symbol: str, order_id: int, price: Decimal | None, quantity: Decimal | None,
               trigger_price: Decimal | None) -> OrderState:
-        rec = self.orders.get(order_id)
+        rec = self.records.get(order_id)
         if rec is None or rec.new.account != account or (rec.new.market, rec.new.symbol) != (market, symbol):
             raise KeyError(f"unknown order {order_id}")
         book = self.books[(market, symbol)]
@@ -284,7 +284,7 @@ class Exchange:
             if isinstance(event, Trade):
                 self._trade(book, event)
                 continue
-            rec = self.orders.get(event.order_id)
+            rec = self.records.get(event.order_id)
             if rec is None:
                 if isinstance(event, (Cancelled, Expired)):
                     self._internal.pop(event.order_id, None)
@@ -314,7 +314,7 @@ class Exchange:
                                        trade.taker_side is Side.BUY, now))
         self._stats(book, trade.price, trade.quantity, now)
         for order_id, fee, maker in ((trade.maker_order_id, trade.maker_fee, True), (trade.taker_order_id, trade.taker_fee, False)):
-            rec = self.orders.get(order_id)
+            rec = self.records.get(order_id)
             if rec is None:
                 continue
             rec.filled += trade.quantity

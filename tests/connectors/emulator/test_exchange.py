@@ -50,6 +50,7 @@ def test_limit_buy_locks_quote_and_cancel_unlocks(ex: Exchange) -> None:
     assert state.status is OrderStatus.OPEN
     locked = next(b.locked for b in ex.balances("binance-demo") if b.asset == "USDT")
     assert locked == D("1001.000")  # 1000 x 1 with a 0.1 % fee reserve
+    assert [o.order_id for o in ex.orders("binance-demo", "spot", None, open_only=True)] == [state.order_id]
     cancelled = ex.cancel("binance-demo", "spot", "ETHUSDT", state.order_id)
     assert cancelled.status is OrderStatus.CANCELLED and free(ex, "binance-demo", "USDT") == before
     assert [s.status for s in ex.order_history("binance-demo", state.order_id)] == [OrderStatus.OPEN, OrderStatus.CANCELLED]
