@@ -13,17 +13,21 @@ from pathlib import Path
 from types import TracebackType
 
 import qasync
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 
 from core.bus import EventBus
 from core.loop_monitor import LoopLagMonitor
-from widgets.log_panel import LogPanel, QtLogHandler
+from widgets.keymap import Keymap
+from widgets.log_panel import QtLogHandler
 
 from .cli import parse_args
+from .engine import Engine
+from .layout import Panels, build_panels, size_default_layout
 from .main_window import MainWindow
 from .settings import Profile, Settings
 from .status_bar import TerminalStatusBar
+from .venues import build_venues
 
 log = logging.getLogger("terminal")
 
@@ -42,6 +46,9 @@ class Terminal:
         self.exit_after = exit_after
         self.exit_code = 0
         self.window: MainWindow | None = None
+        self.panels: Panels | None = None
+        self._restored = False
+        self.engine = Engine(settings, profile, self.bus, build_venues)
         self._closed = asyncio.Event()
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -51,8 +58,9 @@ class Terminal:
         status.set_profile(self.profile.name, self.profile.description)
         window = MainWindow(status, self.settings.profile_dir(self.profile.name) / "layout.json", self.request_close)
         window.apply_theme(self.profile.theme)
-        window.add_panel("log", "Log", LogPanel(self.log_handler), Qt.DockWidgetArea.BottomDockWidgetArea)
-        window.restore_layout()
+        keymap = Keymap.load(self.engine.data_dir / "keymap.json")
+        self.panels = build_panels(window, self.engine, keymap, self.log_handler)
+        self._restored = window.restore_layout()
         return window
 
     async def run(self) -> int:
@@ -60,12 +68,25 @@ class Terminal:
         self.monitor.start()
         self.window = self.build_window()
         self.window.show()
+        if not self._restored:
+            window = self.window
+            QTimer.singleShot(50, lambda: size_default_layout(window))
         log.info("ShrivenQuant Terminal started with profile %r (data in %s)", self.profile.name, self.settings.data_dir)
+        self.spawn(self._start_engine())
         if self.exit_after is not None:
             self.spawn(self._exit_later(self.exit_after))
         await self._closed.wait()
         await self.shutdown()
         return self.exit_code
+
+    async def _start_engine(self) -> None:
+        from .layout import default_watchlists
+
+        wanted = [iid for ids in default_watchlists().values() for iid in ids]
+        try:
+            await self.engine.start(subscribe=wanted)
+        except Exception:
+            log.exception("the trading engine could not start; the terminal stays up without it")
 
     def spawn(self, coro: "asyncio.coroutines.Coroutine[object, object, None]") -> asyncio.Task[None]:  # type: ignore[name-defined]
         """Run a background task owned by the terminal (cancelled at shutdown, errors logged)."""
@@ -106,6 +127,7 @@ class Terminal:
             task.cancel()
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.engine.stop()
         await self.bus.drain()
         log.info("ShrivenQuant Terminal stopped")
 

@@ -118,14 +118,18 @@ class OrderTicket(QWidget):
         self.in_lots.setVisible(lots)
         self.in_lots.setChecked(lots)
         self._build_presets(instrument)
-        self.qty.setText(str(quantity / instrument.lot_size if lots and quantity else quantity or (1 if lots else instrument.min_quantity or instrument.lot_size)))
         if side is not None:
             self.set_side(side)
         if price is None:
             tick = self.market.ticks.get(instrument.id)
             book = self.market.book(instrument.id).view(1)
             price = (book.best_bid if self.side is Side.BUY else book.best_ask) or (tick.last_price if tick else None)
-        self.price.setText("" if price is None else str(price))
+        if price is not None:
+            price = instrument.round_limit_price(price, self.side)
+        if quantity is None:
+            quantity = instrument.minimum_order_quantity(price)
+        self.qty.setText(f"{(quantity / instrument.lot_size if lots else quantity).normalize():f}")
+        self.price.setText("" if price is None else f"{price:f}")
         self.trigger.clear()
         self.revalidate()
 

@@ -94,6 +94,15 @@ class Instrument:
         """Round a limit price passively (buys down, sells up)."""
         return self.round_price(price, Rounding.passive(side))
 
+    def minimum_order_quantity(self, price: Decimal | None) -> Decimal:
+        """The smallest quantity that passes min quantity, lot and min notional (with 10 % headroom) at price."""
+        qty = max(self.min_quantity, self.lot_size)
+        if self.min_notional > 0 and price:
+            needed = self.min_notional * Decimal("1.1") / (price * self.multiplier)
+            steps = (needed / self.lot_size).to_integral_value(rounding="ROUND_CEILING")
+            qty = max(qty, steps * self.lot_size)
+        return qty
+
     def round_quantity(self, quantity: Decimal) -> Decimal:
         """Round a quantity down to a whole number of lots."""
         return round_quantity(quantity, self.lot_size)

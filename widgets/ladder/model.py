@@ -73,6 +73,27 @@ class LadderModel:
         key = self.bucket(price)
         return [o for o in self.orders if o.side is side and self.bucket(o.price) == key]
 
+    def auto_group(self, rows: int, groupings: tuple[int, ...]) -> int:
+        """Pick the smallest grouping whose rows show the spread and a few levels either side."""
+        if not self.bids or not self.asks:
+            return self.grouping
+        span = (max(self.asks) - min(self.bids)) if len(self.bids) + len(self.asks) > 2 else Decimal(0)
+        best_bid, best_ask = max(self.bids), min(self.asks)
+        spread = best_ask - best_bid
+        wanted = max(spread * 4, span / 3)
+        for grouping in groupings:
+            if self.tick * grouping * rows >= wanted:
+                return grouping
+        return groupings[-1]
+
+    def touch_visible(self, rows: int) -> bool:
+        """True while the best bid and ask both sit on screen, away from the edges."""
+        if self.centre is None or not self.bids or not self.asks:
+            return False
+        top, bottom = self.price_at(1, rows), self.price_at(rows - 2, rows)
+        assert top is not None and bottom is not None
+        return bottom <= max(self.bids) and min(self.asks) <= top
+
     def recentre(self) -> None:
         """Centre on the last trade, else the mid of the book."""
         if self.last_price is not None:

@@ -31,6 +31,7 @@ class OrderBookPanel(QWidget):
         self.instruments = {i.id: i for i in instruments if i.tradable}
         self.instrument: Instrument | None = None
         self._seen: tuple[int, int, int] | None = None
+        self.auto_grouping = True
         self._last_trade: object | None = None
         self.ladder = LadderWidget()
         self.symbol_box = QComboBox()
@@ -92,9 +93,10 @@ class OrderBookPanel(QWidget):
             self.symbol_box.blockSignals(False)
         m = self.ladder.model
         m.tick, m.centre, m.volume, m.last_price = inst.tick_size, None, {}, None
+        self.auto_grouping = True
         self.ladder.price_decimals = inst.price_decimals
         self.ladder.qty_decimals = min(inst.quantity_decimals, 4)
-        self.qty_edit.setText(str(max(inst.lot_size, inst.min_quantity)))
+        self.qty_edit.setText(f"{inst.minimum_order_quantity(self.market.last_price(inst.id)).normalize():f}")
         self._seen = None
         self._last_trade = None
         self.refresh()
@@ -127,6 +129,17 @@ class OrderBookPanel(QWidget):
         m = self.ladder.model
         view = book.view(200)
         m.set_book(view)
+        if self.auto_grouping and m.bids and m.asks:
+            grouping = m.auto_group(self.ladder.rows, GROUPINGS)
+            if grouping != m.grouping:
+                self.group_box.blockSignals(True)
+                self.group_box.setCurrentIndex(GROUPINGS.index(grouping))
+                self.group_box.blockSignals(False)
+                m.grouping, m.volume = grouping, {}
+                m.set_book(view)
+        if not m.touch_visible(self.ladder.rows) and view.mid is not None:
+            m.centre = view.mid  # never let the touch drift off screen
+            m.set_book(view)
         fresh = []
         for trade in reversed(trades):
             if trade is self._last_trade:
@@ -137,9 +150,9 @@ class OrderBookPanel(QWidget):
         m.orders = [WorkingOrder(o.client_order_id, o.side, o.price, o.leaves_quantity)
                     for o in orders if o.price is not None]
         self.ladder.stale = stale
-        spread = view.spread
+        d = inst.price_decimals
         self.info.setText(
-            f"{inst.symbol}  bid {view.best_bid or '—'}  ask {view.best_ask or '—'}  spread {spread if spread is not None else '—'}"
+            f"{inst.symbol}   bid {_px(view.best_bid, d)}   ask {_px(view.best_ask, d)}   spread {_px(view.spread, d)}"
             + ("   ● STALE" if stale else ""))
         self.ladder.update()
 
@@ -175,6 +188,7 @@ class OrderBookPanel(QWidget):
             self.show_instrument(iid)
 
     def _grouping_changed(self, index: int) -> None:
+        self.auto_grouping = False  # the user chose: keep it
         self.ladder.model.grouping = GROUPINGS[index]
         self.ladder.model.volume = {}
         self._seen = None
@@ -183,3 +197,7 @@ class OrderBookPanel(QWidget):
     def _centre(self) -> None:
         self.ladder.model.recentre()
         self.ladder.update()
+
+
+def _px(value: Decimal | None, decimals: int) -> str:
+    return "—" if value is None else f"{value:,.{decimals}f}"

@@ -4,9 +4,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime, timezone
 
-from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import (QCheckBox, QGridLayout, QGroupBox, QHBoxLayout, QLabel, QPlainTextEdit, QProgressBar, QPushButton,
-                               QVBoxLayout, QWidget)
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import (QCheckBox, QGridLayout, QHBoxLayout, QLabel, QPlainTextEdit, QProgressBar, QPushButton, QScrollArea,
+                               QSplitter, QVBoxLayout, QWidget)
 
 from core.domain import Venue
 from core.risk.engine import RiskSnapshot
@@ -37,8 +37,11 @@ class RiskPanel(QWidget):
         top.addWidget(self.state, 1)
         self.grid = QGridLayout()
         self.bars: dict[tuple[Venue, str], tuple[QLabel, QProgressBar, QLabel]] = {}
-        box = QGroupBox("Limits")
-        box.setLayout(self.grid)
+        limits = QWidget()
+        limits.setLayout(self.grid)
+        scroll = QScrollArea()  # many limits x venues: scroll rather than force the window taller
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(limits)
         self.rejections = QPlainTextEdit()
         self.rejections.setReadOnly(True)
         self.rejections.setFont(mono_font(9))
@@ -46,9 +49,11 @@ class RiskPanel(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addLayout(top)
-        layout.addWidget(box)
-        layout.addWidget(QLabel("Last rejections"))
-        layout.addWidget(self.rejections, 1)
+        split = QSplitter(Qt.Orientation.Horizontal)
+        split.addWidget(scroll)
+        split.addWidget(self.rejections)
+        self.rejections.setPlaceholderText("Last rejections appear here, with the rule and the numbers")
+        layout.addWidget(split, 1)
         self._timer = QTimer(self)
         self._timer.setInterval(500)
         self._timer.timeout.connect(self.refresh)

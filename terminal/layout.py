@@ -1,0 +1,261 @@
+"""Builds the panels of the main window from the engine, and binds the keymap's actions to them.
+
+Default layout: watchlist and order book on the left; chart, option chain and strategy builder tabbed
+in the centre; the order ticket on the right; orders, positions, trades, funds, risk, strategies,
+console and log tabbed along the bottom. The user's own layout (saved per profile) replaces it.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QWidget
+
+from core import options
+from core.chain.model import OptionChainModel
+from core.domain import InstrumentId, Side, Venue
+from widgets.chain.builder import StrategyBuilder
+from widgets.chain.panel import OptionChainPanel
+from widgets.keymap import ACTIONS, Keymap
+from widgets.keymap_dialog import HotkeyHelp, KeymapDialog
+from widgets.ladder.panel import OrderBookPanel
+from widgets.log_panel import LogPanel, QtLogHandler
+from widgets.strategy_panel import StrategyPanel
+from widgets.ticket import OrderTicket
+from widgets.trading.orders import OrdersPanel, TradesPanel
+from widgets.trading.positions import FundsPanel, PositionsPanel
+from widgets.trading.risk import RiskPanel
+from widgets.watchlist import WatchlistPanel
+
+from .engine import Engine
+from .main_window import MainWindow
+
+log = logging.getLogger(__name__)
+Left, Right, Bottom = Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.RightDockWidgetArea, Qt.DockWidgetArea.BottomDockWidgetArea
+Top = Qt.DockWidgetArea.TopDockWidgetArea
+
+
+@dataclass
+class Panels:
+    """The panels of a window, for hotkeys, tests and the screenshot."""
+
+    watchlist: WatchlistPanel
+    book: OrderBookPanel
+    ticket: OrderTicket
+    orders: OrdersPanel
+    positions: PositionsPanel
+    risk: RiskPanel
+    builder: StrategyBuilder
+    chain: OptionChainPanel
+    strategies: StrategyPanel
+    log: LogPanel
+    extra: dict[str, QWidget] = field(default_factory=dict)
+
+
+def default_watchlists() -> dict[str, list[InstrumentId]]:
+    z, b = Venue.ZERODHA, Venue.BINANCE
+    return {
+        "Crypto": [InstrumentId(b, s) for s in ("BTCUSDT", "ETHUSDT", "SOLUSDT")] + [InstrumentId(Venue.BINANCE_USDM, "BTCUSDT")],
+        "NSE": [InstrumentId(z, s) for s in ("NIFTY 50", "NIFTY BANK", "RELIANCE", "INFY", "HDFCBANK", "TCS", "SBIN")],
+    }
+
+
+def option_chains(engine: Engine) -> dict[str, OptionChainModel]:
+    """Chain models of the Indian index options (they fill in once Kite instruments load)."""
+    z = Venue.ZERODHA
+    return {name: OptionChainModel(engine.catalog, name, InstrumentId(z, index), lambda e: options.years_to_expiry(e))
+            for name, index in (("NIFTY", "NIFTY 50"), ("BANKNIFTY", "NIFTY BANK"))}
+
+
+def build_panels(window: MainWindow, engine: Engine, keymap: Keymap, log_handler: QtLogHandler) -> Panels:
+    """Create every panel, dock it, and bind hotkeys."""
+    data_dir = engine.data_dir
+    rate = engine.settings.frame_rate_hz
+    watch = WatchlistPanel(engine.catalog, engine.market, data_dir / "watchlists.json", default_watchlists())
+    book = OrderBookPanel(engine.market, engine.entry, [], frame_hz=rate)
+    ticket = OrderTicket(engine.entry, engine.market, confirm=engine.profile.confirm_orders)
+    builder = StrategyBuilder(engine.catalog, engine.entry)
+    chain = OptionChainPanel(option_chains(engine), engine.market)
+    orders = OrdersPanel(lambda: engine.stack.oms.orders() if engine.stack else [], engine.entry,
+                         lambda: engine.stack.api.cancel_all() if engine.stack else None)
+    positions = PositionsPanel(_Lazy(engine, "portfolio"), [],
+                               lambda iid: engine.stack.api.flatten(iid) if engine.stack else _not_ready())
+    trades = TradesPanel(engine.bus)
+    funds = FundsPanel(lambda: engine.balances, lambda: {})
+    risk = RiskPanel(lambda v: engine.stack.risk.snapshot(v) if engine.stack else None, [],  # type: ignore[arg-type, return-value]
+                     lambda flatten: engine.stack.kill_switch.engage(flatten=flatten) if engine.stack else None,
+                     lambda: engine.stack.kill_switch.rearm() if engine.stack else None)
+    strategies = StrategyPanel(_Lazy(engine, "strategies"), _strategy_dir())
+    log_panel = LogPanel(log_handler)
+
+    window.add_panel("watchlist", "Watchlist", watch, Left)
+    window.add_panel("book", "Order book", book, Left)
+    window.add_panel("chain", "Option chain", chain, Top)
+    window.add_panel("builder", "Strategy builder", builder, Top, tabify_with="chain")
+    window.add_panel("ticket", "Order ticket", ticket, Right)
+    window.add_panel("orders", "Orders", orders, Bottom)
+    window.add_panel("positions", "Positions", positions, Bottom, tabify_with="orders")
+    window.add_panel("trades", "Trades", trades, Bottom, tabify_with="orders")
+    window.add_panel("funds", "Funds", funds, Bottom, tabify_with="orders")
+    window.add_panel("risk", "Risk", risk, Bottom, tabify_with="orders")
+    window.add_panel("strategies", "Strategies", strategies, Bottom, tabify_with="orders")
+    window.add_panel("log", "Log", log_panel, Bottom, tabify_with="orders")
+    window.docks["orders"].raise_()
+    window.docks["chain"].raise_()
+    panels = Panels(watch, book, ticket, orders, positions, risk, builder, chain, strategies, log_panel)
+
+    def on_ready() -> None:
+        instruments = list(engine.catalog)
+        book.set_instruments([i for i in instruments if i.id.venue is not Venue.ZERODHA or i.kind.value in ("equity", "future")]
+                             or instruments)
+        positions.venues = list(engine.venues)
+        risk.venues = list(engine.venues)
+        watch.refresh()
+        chain._underlying_changed(chain.underlying_box.currentText())
+        if book.instrument is not None:
+            ticket.load(book.instrument, Side.BUY)
+
+    engine.on_ready.append(on_ready)
+    watch.open_ticket.connect(lambda iid, side: open_ticket(window, panels, engine, iid, side))
+    watch.selected.connect(lambda iid: book.show_instrument(iid) if iid in book.instruments else None)
+    ticket.closed.connect(lambda: window.docks["ticket"].hide())
+    chain.ticket_requested.connect(lambda iid, side, price: open_ticket(window, panels, engine, iid, side, price))
+    chain.legs_picked.connect(lambda iid, side: _safe_leg(builder, iid, side))
+    chain.table.model().modelReset.connect(lambda: builder.set_snapshot(chain.snapshot))
+    watch.open_chain.connect(lambda iid: window.focus_panel("chain"))
+    bind_hotkeys(window, panels, engine, keymap)
+    return panels
+
+
+def size_default_layout(window: MainWindow) -> None:
+    """Proportions of the default layout (applied once the window is shown; a saved layout wins)."""
+    d = window.docks
+    window.resizeDocks([d["watchlist"], d["ticket"]], [int(window.width() * 0.62), int(window.width() * 0.38)], Qt.Orientation.Horizontal)
+    window.resizeDocks([d["chain"], d["watchlist"], d["orders"]], [int(window.height() * 0.34), int(window.height() * 0.42),
+                                                                   int(window.height() * 0.24)], Qt.Orientation.Vertical)
+    window.resizeDocks([d["watchlist"], d["book"]], [int(window.height() * 0.2), int(window.height() * 0.24)], Qt.Orientation.Vertical)
+
+
+def _safe_leg(builder: StrategyBuilder, iid: InstrumentId, side: Side) -> None:
+    try:
+        builder.add_leg(iid, side)
+    except (ValueError, KeyError) as exc:
+        log.warning("cannot add leg %s: %s", iid, exc)
+
+
+def open_ticket(window: MainWindow, panels: Panels, engine: Engine, iid: InstrumentId, side: Side, price: Any = None) -> None:
+    """Show the ticket for an instrument and side, focused and ready for Enter."""
+    inst = engine.catalog.find(iid)
+    if inst is None or not inst.tradable:
+        log.warning("%s cannot be traded", iid)
+        return
+    panels.ticket.load(inst, side, price)
+    window.focus_panel("ticket")
+    panels.ticket.qty.setFocus()
+    panels.ticket.qty.selectAll()
+
+
+def bind_hotkeys(window: MainWindow, panels: Panels, engine: Engine, keymap: Keymap) -> dict[str, QAction]:
+    """Create one window-wide QAction per keymap action; return them by name."""
+
+    def ticket(side: Side) -> None:
+        row = panels.watchlist.table.current_row()
+        iid = row.instrument_id if row is not None else (panels.book.instrument.id if panels.book.instrument else None)
+        if iid is not None:
+            open_ticket(window, panels, engine, iid, side)
+
+    def step_instrument(delta: int) -> None:
+        view = panels.watchlist.table.view
+        count = panels.watchlist.table.proxy.rowCount()
+        if count:
+            row = (max(view.currentIndex().row(), 0) + delta) % count
+            view.setCurrentIndex(panels.watchlist.table.proxy.index(row, 0))
+            panels.watchlist._emit_selected()
+
+    def cancel_all() -> None:
+        if engine.stack is not None:
+            asyncio.ensure_future(engine.stack.api.cancel_all())
+
+    def kill() -> None:
+        if engine.stack is not None:
+            asyncio.ensure_future(engine.stack.kill_switch.engage(flatten=panels.risk.flatten.isChecked()))
+            window.focus_panel("risk")
+
+    handlers = {
+        "buy_ticket": lambda: ticket(Side.BUY),
+        "sell_ticket": lambda: ticket(Side.SELL),
+        "close_ticket": lambda: window.docks["ticket"].hide() if window.docks["ticket"].isVisible() else None,
+        "cancel_all": cancel_all,
+        "kill_switch": kill,
+        "focus_watchlist": lambda: window.focus_panel("watchlist"),
+        "focus_book": lambda: window.focus_panel("book"),
+        "focus_chart": lambda: window.focus_panel("chart") if "chart" in window.docks else None,
+        "focus_orders": lambda: window.focus_panel("orders"),
+        "focus_positions": lambda: window.focus_panel("positions"),
+        "focus_chain": lambda: window.focus_panel("chain") if "chain" in window.docks else None,
+        "focus_search": lambda: (window.focus_panel("watchlist"), panels.watchlist.search.edit.setFocus()),
+        "next_instrument": lambda: step_instrument(1),
+        "prev_instrument": lambda: step_instrument(-1),
+        "centre_ladder": lambda: panels.book._centre(),
+        "help": lambda: HotkeyHelp(keymap, [("Ladder: centre on last", "C"), ("Ladder: scroll", "Up / Down / PgUp / PgDn"),
+                                            ("Watchlist: chart / chain", "C / O")], window).exec(),
+    }
+    actions: dict[str, QAction] = {}
+    menu = window.menuBar().addMenu("&Trade")
+    for action in ACTIONS:
+        qaction = QAction(action.label, window)
+        qaction.setShortcuts([QKeySequence(k) for k in keymap.keys(action.name)])
+        qaction.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+        qaction.triggered.connect(handlers[action.name])
+        window.addAction(qaction)
+        menu.addAction(qaction)
+        actions[action.name] = qaction
+    edit = QAction("Edit hotkeys…", window)
+    edit.triggered.connect(lambda: _edit_keymap(window, keymap, actions, engine.data_dir / "keymap.json"))
+    window.help_menu.addAction(edit)
+    window.help_menu.addAction(actions["help"])
+    return actions
+
+
+def _edit_keymap(window: MainWindow, keymap: Keymap, actions: dict[str, QAction], path: Path) -> None:
+    dialog = KeymapDialog(keymap, window)
+    if dialog.exec():
+        keymap.bindings = dict(dialog.keymap.bindings)
+        keymap.save(path)
+        for name, qaction in actions.items():
+            qaction.setShortcuts([QKeySequence(k) for k in keymap.keys(name)])
+
+
+class _Lazy:
+    """Forwards attribute reads to an engine part that exists only once the engine has started."""
+
+    def __init__(self, engine: Engine, part: str) -> None:
+        self._engine, self._part = engine, part
+
+    def _target(self) -> Any:
+        if self._part == "portfolio":
+            return self._engine.stack.portfolio if self._engine.stack else None
+        return getattr(self._engine, self._part)
+
+    def __getattr__(self, name: str) -> Any:
+        target = self._target()
+        if target is None:
+            return _EMPTY.get(name, lambda *a, **k: [])
+        return getattr(target, name)
+
+
+_EMPTY: dict[str, Any] = {"records": {}, "host_state": "starting", "restarts": 0}
+
+
+async def _not_ready() -> None:
+    raise RuntimeError("the trading engine is still starting")
+
+
+def _strategy_dir() -> Path:
+    return Path(str(resources.files("resources").joinpath("strategies")))
