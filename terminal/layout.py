@@ -118,6 +118,8 @@ def build_panels(window: MainWindow, engine: Engine, keymap: Keymap, log_handler
         risk.venues = list(engine.venues)
         watch.refresh()
         chain._underlying_changed(chain.underlying_box.currentText())
+        derivatives = [i.id for i in engine.catalog if i.underlying in chain.chains and i.kind.value in ("option", "future")]
+        asyncio.ensure_future(engine.subscribe(derivatives))
         if book.instrument is not None:
             ticket.load(book.instrument, Side.BUY)
 

@@ -67,8 +67,10 @@ class TerminalStatusBar(QStatusBar):
             self._venues[event.venue] = label
             self.addPermanentWidget(label)
         worst = max(channels.values(), key=lambda e: ("ok", "warn", "bad").index(_STATE[e.status]))
-        parts = ", ".join(f"{ch} {e.status.value.lower()}" for ch, e in sorted(channels.items()))
-        label.setText(f"● {_VENUE_LABEL.get(event.venue, event.venue.value)}: {parts}")
+        problems = ", ".join(f"{ch} {e.status.value.lower()}" for ch, e in sorted(channels.items())
+                             if e.status is not ConnectionStatus.CONNECTED)
+        name = _VENUE_LABEL.get(event.venue, event.venue.value)
+        label.setText(f"● {name}" + (f": {problems}" if problems else ""))  # compact: only what is wrong
         label.setToolTip("\n".join(f"{ch}: {e.status.value} {e.detail}" for ch, e in sorted(channels.items())))
         _restyle(label, _STATE[worst.status])
 

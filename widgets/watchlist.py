@@ -78,6 +78,7 @@ class WatchlistPanel(QWidget):
         self.search.chosen.connect(self.add_instrument)
         self.model: RowTableModel[WatchRow] = RowTableModel(COLUMNS, key=lambda r: r.instrument_id)
         self.table = DataTable(self.model, "Filter rows…")
+        self.table.filter.hide()  # the search box above adds instruments; lists are short enough not to filter
         self.table.view.installEventFilter(self)
         self.table.view.doubleClicked.connect(lambda _: self._emit_ticket(Side.BUY))
         self.table.view.clicked.connect(lambda _: self._emit_selected())

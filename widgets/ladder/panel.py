@@ -46,6 +46,7 @@ class OrderBookPanel(QWidget):
         centre = QPushButton("Centre (C)")
         centre.clicked.connect(self._centre)
         self.info = QLabel()
+        self.info.setWordWrap(True)
         top = QHBoxLayout()
         top.addWidget(self.symbol_box)
         top.addWidget(QLabel("Group"))

@@ -52,6 +52,7 @@ class PositionsPanel(QWidget):
         self.model: RowTableModel[PositionView] = RowTableModel(POSITION_COLUMNS, key=lambda v: (v.instrument_id, v.product))
         self.table = DataTable(self.model)
         self.totals = QLabel()
+        self.totals.setWordWrap(True)  # one venue per line rather than a window-wide minimum
         self.status = QLabel()
         exit_one = QPushButton("Exit selected")
         exit_one.clicked.connect(self.exit_selected)
@@ -80,7 +81,7 @@ class PositionsPanel(QWidget):
             net = t.realised_pnl + t.unrealised_pnl - t.fees
             parts.append(f"{venue.value}: net {fmt_number(net, 2, sign=True)}  day {fmt_number(t.day_pnl, 2, sign=True)}  "
                          f"exposure {fmt_number(t.gross_exposure, 0)}")
-        self.totals.setText("   |   ".join(parts))
+        self.totals.setText("\n".join(parts))
 
     def exit_selected(self) -> None:
         for view in self.table.selected_rows():
