@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from core.bus import EventBus
+from core.chain.position_greeks import market_greeks
 from core.domain import Balance, ConnectionChanged, ConnectionStatus, InstrumentId, Order, OrderRequest, Venue, order_problems
 from core.errors import ShrivenQuantError
 from core.instruments import InstrumentCatalog
@@ -113,7 +114,7 @@ class Engine:
             self.catalog.add(client.instruments())
             log.info("%s: connected, %d instruments", client.venue.value, len(client.instruments()))
         self.stack = build_trading(self.bus, self.data_dir / "journal.db", self.venues, self.catalog, self.market,
-                                   profile=_risk_profile(self.profile))
+                                   profile=_risk_profile(self.profile), greeks=market_greeks(self.market, self.catalog))
         await self.stack.start()
         await self.subscribe(subscribe or [])
         self.channel = EngineChannel(self.bus, self.market, self.catalog, self.entry, positions=self.stack.portfolio.positions)

@@ -385,7 +385,7 @@ def build_ticker_app(exchange: ExchangeApi, faults: Faults) -> web.Application:
 
 async def _pump(request: web.Request, ws: web.WebSocketResponse, exchange: ExchangeApi, state: KiteState, by_token: dict[str, Market], modes: dict[str, str],
                 queue: asyncio.Queue[str]) -> None:
-    """Send order postbacks as they happen, market packets twice a second, heartbeats when idle."""
+    """Send order postbacks as they happen, market packets about once a second (as Kite does), heartbeats when idle."""
     idle = 0
     while not ws.closed:
         while not queue.empty():
@@ -396,7 +396,11 @@ async def _pump(request: web.Request, ws: web.WebSocketResponse, exchange: Excha
                 request.transport.abort()
             return
         delay = state.faults.active("delay_ws")
-        await asyncio.sleep(0.5 + float((delay or {}).get("seconds", 0)))
+        for _ in range(4):  # postbacks go out within 0.25 s; market packets once a second
+            await asyncio.sleep(0.25)
+            while not queue.empty():
+                await ws.send_str(queue.get_nowait())
+        await asyncio.sleep(float((delay or {}).get("seconds", 0)))
         packets = []
         now_s = exchange.now_ns() // 10**9
         for token, mode in list(modes.items()):
@@ -416,5 +420,5 @@ async def _pump(request: web.Request, ws: web.WebSocketResponse, exchange: Excha
             idle = 0
         else:
             idle += 1
-            if idle % 4 == 0:
-                await ws.send_bytes(b"\x00")  # heartbeat
+            if idle % 2 == 0:
+                await ws.send_bytes(b"\x00")  # heartbeat every 2 s when idle

@@ -87,3 +87,20 @@ def test_missing_quotes_are_nan_not_errors() -> None:
     assert np.all(np.isnan(snap.puts["iv"])) and not np.any(np.isnan(snap.calls["iv"]))
     with pytest.raises(ValueError, match="no NIFTY options expire"):
         model.snapshot(datetime(2030, 1, 1), ticks)
+
+
+def test_position_greeks_from_the_market() -> None:
+    from core.bus import EventBus
+    from core.chain.position_greeks import market_greeks
+    from core.marketdata.state import MarketState
+
+    model, ticks = build()
+    bus = EventBus()
+    market = MarketState(bus)
+    for tick in ticks.values():
+        bus.publish(tick)
+    fn = market_greeks(market, model.catalog, rate=0.0, years=lambda e: T)
+    call = model.catalog.get(InstrumentId(Z, "NIFTY25DEC25000CE"))
+    g = fn(call)
+    assert g is not None and 0.45 < g.delta < 0.6 and g.theta < 0 and g.vega > 0
+    assert fn(model.catalog.get(FUT)) is None  # not an option
