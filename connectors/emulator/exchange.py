@@ -310,6 +310,9 @@ class Exchange:
 
     def _trade(self, book: Book, trade: Trade) -> None:
         now = self.now_ns()
+        assert book.engine is not None
+        if trade.maker_order_id in self._internal and trade.maker_order_id not in book.engine.resting:
+            del self._internal[trade.maker_order_id]  # a filled market-maker level: the simulation will replace it
         book.trades.append(PublicTrade(book.spec.market, book.spec.instrument.symbol, trade.trade_id, trade.price, trade.quantity,
                                        trade.taker_side is Side.BUY, now))
         self._stats(book, trade.price, trade.quantity, now)

@@ -180,11 +180,15 @@ class Simulator:
         want_bids = {best_bid - i * gap for i in range(prof.levels) if best_bid - i * gap > 0}
         want_asks = {best_ask + i * gap for i in range(prof.levels)}
         ladder = self.ladders.setdefault(book.key, Ladder())
-        for side, want, have in ((Side.BUY, want_bids, ladder.bids), (Side.SELL, want_asks, ladder.asks)):
+        sides = ((Side.BUY, want_bids, ladder.bids), (Side.SELL, want_asks, ladder.asks))
+        # Cancel stale levels on both sides first: a new bid placed while an old ask still rests above
+        # it could cross the maker's own order, and self-trade prevention would expire it.
+        for _, want, have in sides:
             for price in [p for p in have if p not in want or have[p] not in self.ex._internal]:
                 order_id = have.pop(price)
                 if order_id in self.ex._internal:
                     self.ex.internal_cancel(book, order_id)
+        for side, want, have in sides:
             for i, price in enumerate(sorted(want, reverse=side is Side.BUY)):
                 if price in have:
                     continue

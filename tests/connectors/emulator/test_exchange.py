@@ -125,3 +125,16 @@ async def test_depth_updates_are_contiguous_and_match_snapshots() -> None:
     assert final.last_update_id == updates[-1].last_update_id
     assert sorted(book[True].items(), reverse=True) == list(final.bids)
     assert sorted(book[False].items()) == list(final.asks)
+
+
+async def test_the_market_maker_refills_levels_that_takers_consume() -> None:
+    ex = Exchange(seed=9, history_minutes=10)
+    await ex.start()
+    try:
+        for _ in range(40):  # four seconds of flow, with user takers sweeping the touch as well
+            ex.place(order("spot", "BTCUSDT", Side.SELL, "0.02"))
+            await asyncio.sleep(0.1)
+            snap = ex.depth("spot", "BTCUSDT", 50)
+            assert len(snap.bids) >= 10 and len(snap.asks) >= 10, "a side of the book drained"
+    finally:
+        await ex.stop()
