@@ -75,3 +75,20 @@ def test_official_client_session_to_historical(endpoints: dict[str, str]) -> Non
     now = dt.datetime.now(dt.timezone(dt.timedelta(hours=5, minutes=30))).replace(tzinfo=None)
     candles = kite.historical_data(408065, now - dt.timedelta(hours=3), now, "minute")
     assert len(candles) >= 100 and {"open", "high", "low", "close", "volume"} <= set(candles[-1])
+
+
+def test_official_kiteticker_parses_full_mode_ticks(endpoints: dict[str, str]) -> None:
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    kite = session(endpoints)
+    child = Path(__file__).with_name("kiteticker_child.py")
+    proc = subprocess.run([sys.executable, str(child), endpoints["kite_ws"], "demo-kite-key", kite.access_token, "408065"],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    tick = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert tick["instrument_token"] == 408065 and tick["mode"] == "full" and tick["tradable"] is True
+    assert tick["last_price"] > 0 and len(tick["depth"]["buy"]) == 5 and tick["depth"]["buy"][0]["price"] > 0
+    assert set(tick["ohlc"]) == {"open", "high", "low", "close"}
