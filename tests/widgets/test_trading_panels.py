@@ -67,7 +67,7 @@ class Portfolio:
         return [PositionView(BTC, Product.SPOT, D("0.5"), D("100"), D("110"), D("2"), D("5"), D("0.1"), D("5"), D("55"))]
 
     def totals(self, venue: Venue) -> PortfolioTotals:
-        return PortfolioTotals(venue, D("2"), D("5"), D("0.1"), D("5"), D("55"), D("55"), None, Greeks())
+        return PortfolioTotals(venue, D("2"), D("5"), D("0.1"), D("5"), D("55"), D("55"), None, Greeks(delta=37.5, theta=-120.0))
 
 
 def test_positions_panel_shows_live_pnl_and_totals(qtbot: QtBot, qloop: Any, spin: Any) -> None:
@@ -81,7 +81,7 @@ def test_positions_panel_shows_live_pnl_and_totals(qtbot: QtBot, qloop: Any, spi
     panel.refresh()
     m = panel.model
     assert m.data(m.index(0, 6)) == "5.00" and m.data(m.index(0, 9)) == "6.90"
-    assert "net +6.90" in panel.totals.text()
+    assert "net +6.90" in panel.totals.text() and "Δ +37.5" in panel.totals.text() and "Θ/day -120.0" in panel.totals.text()
     panel.table.view.selectRow(0)
     panel.exit_selected()
     spin()

@@ -79,8 +79,12 @@ class PositionsPanel(QWidget):
         for venue in self.venues:
             t = self.portfolio.totals(venue)
             net = t.realised_pnl + t.unrealised_pnl - t.fees
-            parts.append(f"{venue.value}: net {fmt_number(net, 2, sign=True)}  day {fmt_number(t.day_pnl, 2, sign=True)}  "
-                         f"exposure {fmt_number(t.gross_exposure, 0)}")
+            line = (f"{venue.value}: net {fmt_number(net, 2, sign=True)}  day {fmt_number(t.day_pnl, 2, sign=True)}  "
+                    f"exposure {fmt_number(t.gross_exposure, 0)}")
+            g = t.greeks
+            if g.delta or g.gamma or g.vega or g.theta:
+                line += f"  Δ {g.delta:+,.1f}  Γ {g.gamma:+,.4f}  Θ/day {g.theta:+,.1f}  Vega/1% {g.vega:+,.1f}"
+            parts.append(line)
         self.totals.setText("\n".join(parts))
 
     def exit_selected(self) -> None:
