@@ -87,6 +87,7 @@ class Engine:
     balances: list[Balance] = field(default_factory=list)
     on_ready: list[Callable[[], None]] = field(default_factory=list)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    _clients: list[VenueClient] = field(default_factory=list)  # every client built, connected or not
 
     def __post_init__(self) -> None:
         self.market = MarketState(self.bus)
@@ -102,7 +103,8 @@ class Engine:
         if self.profile.uses_emulator:
             self.emulator = EmulatorProcess(seed=int(self.profile.options.get("emulator_seed", 7)))
             endpoints = await self.emulator.start()
-        for client in self.venue_factory(self.profile, endpoints, self.bus):
+        self._clients = self.venue_factory(self.profile, endpoints, self.bus)
+        for client in self._clients:
             try:
                 await client.connect()
             except Exception as exc:  # a venue that cannot connect must not stop the others
@@ -158,7 +160,7 @@ class Engine:
         steps: list[tuple[str, Any]] = [("strategies", self.strategies and self.strategies.stop()),
                                         ("channel", self.channel and self.channel.stop()),
                                         ("trading", self.stack and self.stack.stop())]
-        steps += [(f"venue {v.value}", c.close()) for v, c in self.venues.items()]
+        steps += [(f"venue {c.venue.value}", c.close()) for c in self._clients]  # closing is idempotent
         steps.append(("emulator", self.emulator and self.emulator.stop()))
         for name, step in steps:
             if step is None:

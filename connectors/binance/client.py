@@ -28,6 +28,7 @@ from .instruments import parse_exchange_info, validate
 from .market_data import MarketData
 from .ratelimit import SPOT_DEFAULT_LIMITS, USDM_DEFAULT_LIMITS
 from .rest import BinanceRest, OutcomeUnknown
+from .userdata import UserStream
 from .wire_account import OrderMsg, TradeMsg
 from .wire_market import MS, KlineRow, Malformed
 
@@ -48,7 +49,8 @@ class BinanceClient(VenueClient):
 
     def __init__(self, bus: EventBus, endpoints: BinanceEndpoints, credentials: BinanceCredentials | None = None, *,
                  recv_window_ms: int = 5000, timeout_s: float = 10.0, stale_after_s: float = 1.5,
-                 snapshot_limit: int | None = None, backoff_s: float = 0.25, user_stream: bool = True,
+                 stream_max_age_s: float = 23.5 * 3600, snapshot_limit: int | None = None, backoff_s: float = 0.25,
+                 user_stream: bool = True,
                  resolve_attempts: int = 3, transport: httpx.AsyncBaseTransport | None = None) -> None:
         self.bus = bus
         self.endpoints = endpoints
@@ -58,14 +60,14 @@ class BinanceClient(VenueClient):
         self.rest = BinanceRest(endpoints.rest, credentials, time_path=f"{self.api}/time", recv_window_ms=recv_window_ms,
                                 timeout_s=timeout_s, limits=limits, transport=transport)
         self.market = MarketData(bus, self.venue, self.rest, endpoints, self._resolve, stale_after_s=stale_after_s,
-                                 snapshot_limit=snapshot_limit, backoff_s=backoff_s)
+                                 max_age_s=stream_max_age_s, snapshot_limit=snapshot_limit, backoff_s=backoff_s)
         self.use_user_stream = user_stream and credentials is not None
         self.resolve_attempts = resolve_attempts
         self.backoff_s = backoff_s
         self._instruments: dict[str, Instrument] = {}
         self._client_ids: dict[str, str] = {}  # venue order id -> client order id
         self._traded: set[str] = set()  # symbols we sent orders for (fills() looks there)
-        self._user: Any = None
+        self._user: UserStream | None = None
         self._connected = False
 
     # life cycle
@@ -79,14 +81,18 @@ class BinanceClient(VenueClient):
         if info.get("rateLimits"):
             self.rest.limiter.configure(info["rateLimits"])
         self._instruments = {i.symbol: i for i in parse_exchange_info(self.venue, info)}
-        self.market.start()
+        await self.market.start()
         if self.use_user_stream:
             self._user = self._make_user_stream()
             self._user.start()
             try:
-                await asyncio.wait_for(self._user.ready.wait(), 10.0)
+                await asyncio.wait_for(self._user.settled.wait(), 10.0)
             except asyncio.TimeoutError:
                 log.warning("%s user stream not up after 10 s; orders still work, updates may lag", self.venue.value)
+            if self._user.refusal is not None:
+                refusal = self._user.refusal
+                await self.close()
+                raise refusal
         self._connected = True
         self.bus.publish(ConnectionChanged(self.venue, "rest", ConnectionStatus.CONNECTED, f"{len(self._instruments)} instruments"))
 
@@ -103,8 +109,13 @@ class BinanceClient(VenueClient):
             self._connected = False
             self.bus.publish(ConnectionChanged(self.venue, "rest", ConnectionStatus.DISCONNECTED))
 
+    @property
+    def user_stream_status(self) -> ConnectionStatus:
+        """The user data stream's state (DISCONNECTED when there is none)."""
+        return self._user.status if self._user is not None else ConnectionStatus.DISCONNECTED
+
     @abstractmethod
-    def _make_user_stream(self) -> Any:
+    def _make_user_stream(self) -> UserStream:
         """The product's user data stream (spot WS API or USD-M listenKey)."""
 
     # instruments and market data
@@ -133,8 +144,12 @@ class BinanceClient(VenueClient):
     async def subscribe_bars(self, instrument_id: InstrumentId, interval: str) -> None:
         """Stream candles (<symbol>@kline_<interval>) as BarEvents."""
         if interval not in _INTERVAL_MS:
-            raise UnknownInstrument(f"unknown kline interval {interval}")
+            raise ValidationError(f"unknown kline interval {interval}")
         await self.market.subscribe_bars(self.instrument(instrument_id).id, interval)
+
+    async def unsubscribe_bars(self, instrument_id: InstrumentId, interval: str) -> None:
+        """Stop streaming candles of an interval."""
+        await self.market.unsubscribe_bars(self.instrument(instrument_id).id, interval)
 
     def client_order_id_ok(self, client_order_id: ClientOrderId) -> bool:
         return 0 < len(client_order_id) <= 36 and set(client_order_id) <= _CLIENT_ID_CHARS
@@ -230,7 +245,7 @@ class BinanceClient(VenueClient):
         inst = self.instrument(instrument_id)
         step = _INTERVAL_MS.get(timeframe)
         if step is None:
-            raise UnknownInstrument(f"unknown kline interval {timeframe}")
+            raise ValidationError(f"unknown kline interval {timeframe}")
         start, end = start_ns // MS, end_ns // MS
         bars: list[BarEvent] = []
         while start <= end:

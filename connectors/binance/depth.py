@@ -1,15 +1,18 @@
 """Diff-depth parsing and the documented local order book synchronisation (pure: no I/O).
 
-DepthParser turns a depthUpdate frame into a DepthUpdateMsg. It converts price and quantity strings
-through a cache of the Decimals it has made, since the same strings recur constantly near the top of
-a book (about 80 % of them in the recorded streams).
+DepthParser turns a depthUpdate frame into a DepthUpdateMsg: json.loads, then one comprehension per
+side into Decimal pairs. Prices go through a cache of the Decimals already made: the same price
+levels recur constantly, and reusing one Decimal object per price makes the book's dict work cheap
+(its hash is computed once and equality is identity). Quantities rarely repeat and are never hashed,
+so they are plain Decimal() calls.
 
 DepthSync applies binance.md A11 (spot) and B2 (USD-M) for one symbol:
   buffer diffs until a REST snapshot arrives; a snapshot older than the first buffered diff is
   refused; drop diffs the book already covers (u <= local id); the first diff after the snapshot
   must reach back to it (spot U <= L+1, futures U <= L or pu == L); after that spot needs
   U <= local+1 and futures pu == local, otherwise the book is discarded and resynchronised.
-It emits a snapshot BookDelta once in sync, then one BookDelta per applied diff. Levels set to zero
+It emits a snapshot BookDelta (levels in no particular order) once in sync, then one BookDelta per
+applied diff. Levels set to zero
 stay in its dicts until the next purge (every PURGE_EVERY diffs), so applying a diff is two
 dict.update calls; readers see only the non-zero levels.
 """
@@ -17,6 +20,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from operator import itemgetter
 from decimal import Decimal
 from typing import Any
 
@@ -25,10 +29,12 @@ from core.domain import BookDelta, InstrumentId, PriceLevel
 from .wire_market import MS, Malformed
 
 _loads = json.loads
+_Decimal = Decimal
+_first, _second = itemgetter(0), itemgetter(1)
 
 Levels = tuple[PriceLevel, ...]
-_CACHE_LIMIT = 200_000
 PURGE_EVERY = 4096
+PRICE_CACHE_LIMIT = 100_000
 
 
 @dataclass(slots=True)
@@ -44,24 +50,22 @@ class DepthUpdateMsg:
     a: Levels
 
 
-class _DecimalCache(dict[str, Decimal]):
-    """str -> Decimal for prices and quantities; a miss converts and checks the number."""
+class _PriceCache(dict[str, Decimal]):
+    """str -> Decimal for prices; a miss converts the string and checks it is a positive number."""
 
     def __missing__(self, key: str) -> Decimal:
-        if type(key) is not str:
-            raise ValueError(f"expected a decimal string, got {key!r}")
-        value = Decimal(key)
-        if value < 0 or value.is_infinite():  # a NaN raises InvalidOperation at the comparison
-            raise ValueError(key)
+        value = _Decimal(key)
+        if not value > 0 or value.is_infinite():  # a NaN raises InvalidOperation at the comparison
+            raise ValueError(f"bad price {key!r}")
         self[key] = value
         return value
 
 
 class DepthParser:
-    """Parses depthUpdate frames or their decoded `data` objects. One per connection (it caches)."""
+    """Parses depthUpdate frames or their decoded `data` objects. One per stream (it caches prices)."""
 
     def __init__(self) -> None:
-        self._decimals = _DecimalCache()
+        self._prices = _PriceCache()
 
     def parse(self, frame: str | bytes) -> DepthUpdateMsg:
         """Return the diff in a raw or combined-stream frame; raise Malformed if it is not one."""
@@ -73,36 +77,40 @@ class DepthParser:
             d = d["data"]
         return self.parse_data(d)
 
-    def parse_levels(self, rows: Any) -> Levels:
-        """Convert [["price", "qty"], ...] (a REST snapshot side); raise Malformed if it is not that.
-
-        Snapshot strings are mostly far from the touch and never recur, so they bypass the cache.
-        """
-        try:
-            levels = tuple([(Decimal(price), Decimal(qty)) for price, qty in rows])
-        except (TypeError, ValueError, ArithmeticError) as exc:
-            raise Malformed(f"bad depth levels: {exc!r}") from None
-        if any(not (p > 0 and q >= 0) or p.is_infinite() or q.is_infinite() for p, q in levels):
-            raise Malformed("depth level out of range")
-        return levels
-
     def parse_data(self, d: Any) -> DepthUpdateMsg:
         """Return the diff in a decoded depthUpdate object; raise Malformed if it is not one."""
-        decimals = self._decimals
-        if len(decimals) > _CACHE_LIMIT:
-            decimals.clear()
+        prices = self._prices
+        if len(prices) > PRICE_CACHE_LIMIT:
+            prices.clear()
         try:
             E, s, U, u, pu = d["E"], d["s"], d["U"], d["u"], d.get("pu", -1)
             if type(E) is not int or type(U) is not int or type(u) is not int or type(pu) is not int or type(s) is not str:
                 raise TypeError("bad id or symbol")
-            return DepthUpdateMsg(E, s, U, u, pu, _levels(d["b"], decimals), _levels(d["a"], decimals))
+            return DepthUpdateMsg(E, s, U, u, pu, _levels(d["b"], prices), _levels(d["a"], prices))
         except (KeyError, TypeError, AttributeError, ValueError, ArithmeticError) as exc:
             raise Malformed(f"bad depthUpdate: {exc!r}") from None
 
+    def parse_levels(self, rows: Any) -> Levels:
+        """Convert [["price", "qty"], ...] (a REST snapshot side); raise Malformed if it is not that.
 
-def _levels(rows: list[list[str]], decimals: _DecimalCache) -> Levels:
+        A snapshot is thousands of mostly new prices: they are converted in one pass, checked (prices
+        positive, quantities not negative; comparing a NaN raises), then added to the price cache.
+        """
+        try:
+            levels = tuple([(_Decimal(price), _Decimal(qty)) for price, qty in rows])
+            if levels and (min(map(_first, levels)) <= 0 or min(map(_second, levels)) < 0):
+                raise ValueError("price not positive or quantity negative")
+            if any(map(_Decimal.is_infinite, map(_first, levels))):
+                raise ValueError("infinite price")
+        except (TypeError, ValueError, ArithmeticError) as exc:
+            raise Malformed(f"bad depth levels: {exc!r}") from None
+        self._prices.update(zip(map(_first, rows), map(_first, levels)))
+        return levels
+
+
+def _levels(rows: list[list[str]], prices: _PriceCache) -> Levels:
     """[["price", "qty"], ...] -> ((Decimal, Decimal), ...); unpacking rejects rows that are not pairs."""
-    return tuple([(decimals[price], decimals[qty]) for price, qty in rows])
+    return tuple([(prices[price], _Decimal(qty)) for price, qty in rows])
 
 
 class DepthSync:
@@ -143,7 +151,8 @@ class DepthSync:
                 del self._buffer[0]
             return None
         last = self.update_id
-        if msg.u <= last:
+        u = msg.u
+        if u <= last:
             return None
         if self._straddle:  # first diff after the snapshot: must reach back to it
             broken = msg.U > last and msg.pu != last if self.futures else msg.U > last + 1
@@ -153,16 +162,13 @@ class DepthSync:
         if broken:
             self._lose_sync(msg)
             return None
-        return self._apply(msg)
-
-    def _apply(self, msg: DepthUpdateMsg) -> BookDelta:
         self.bids.update(msg.b)
         self.asks.update(msg.a)
-        self.update_id = msg.u
+        self.update_id = u
         self._since_purge += 1
         if self._since_purge >= PURGE_EVERY:
             self._purge()
-        return BookDelta(self.instrument_id, msg.E * MS, msg.b, msg.a, msg.u)
+        return BookDelta(self.instrument_id, msg.E * MS, msg.b, msg.a, u)
 
     def _purge(self) -> None:
         self._since_purge = 0
@@ -180,8 +186,7 @@ class DepthSync:
         buffered = self._buffer
         if buffered and last_update_id < buffered[0].U:
             return None
-        self.bids = {p: q for p, q in bids if q}
-        self.asks = {p: q for p, q in asks if q}
+        self.bids, self.asks = dict(bids), dict(asks)  # a zero level is simply absent to readers
         self.update_id = last_update_id
         self._buffer = []
         self.synced = True
@@ -193,7 +198,9 @@ class DepthSync:
                 ts = applied.ts_ns
         if not self.synced:
             return None
-        return BookDelta(self.instrument_id, ts, self.levels("bid"), self.levels("ask"), self.update_id, is_snapshot=True)
+        bids = tuple([(p, q) for p, q in self.bids.items() if q])  # unsorted: the book sorts when read
+        asks = tuple([(p, q) for p, q in self.asks.items() if q])
+        return BookDelta(self.instrument_id, ts, bids, asks, self.update_id, is_snapshot=True)
 
     def levels(self, side: str, depth: int | None = None) -> Levels:
         """Return one side best first ('bid' or 'ask'), optionally only the top `depth` levels."""

@@ -36,7 +36,7 @@ class MarketData:
 
     def __init__(self, bus: EventBus, venue: Venue, rest: BinanceRest, endpoints: BinanceEndpoints,
                  resolve: Callable[[str], InstrumentId | None], *, stale_after_s: float = 1.5,
-                 snapshot_limit: int | None = None, backoff_s: float = 0.25) -> None:
+                 max_age_s: float = 23.5 * 3600, snapshot_limit: int | None = None, backoff_s: float = 0.25) -> None:
         self._bus = bus
         self.venue = venue
         self.futures = venue is Venue.BINANCE_USDM
@@ -48,7 +48,7 @@ class MarketData:
         self.last_price: dict[str, Decimal] = {}
         self._resyncing: dict[str, asyncio.Task[None]] = {}
         limit = 10 if self.futures else 5
-        kwargs = dict(max_messages_per_s=limit, stale_after_s=stale_after_s, backoff_s=backoff_s)
+        kwargs = dict(max_messages_per_s=limit, stale_after_s=stale_after_s, max_age_s=max_age_s, backoff_s=backoff_s)
         if self.futures and endpoints.routed:
             self.book_stream = MarketStream(endpoints.streams + "/public", venue, bus, self._on_frame, channel="market",
                                             on_connect=self._resync_all, on_disconnect=self._reset_books, **kwargs)
@@ -63,9 +63,19 @@ class MarketData:
     def streams(self) -> list[MarketStream]:
         return [self.book_stream] if self.book_stream is self.trade_stream else [self.book_stream, self.trade_stream]
 
-    def start(self) -> None:
+    async def start(self, timeout_s: float = 5.0) -> None:
+        """Open the stream connections and wait (bounded) until they are up."""
         for stream in self.streams:
             stream.start()
+        # asyncio.wait, not wait_for(gather(...)): a cancelled gather leaves an unretrieved exception behind
+        waiters = [asyncio.ensure_future(s.up.wait()) for s in self.streams]
+        try:
+            _, pending = await asyncio.wait(waiters, timeout=timeout_s)
+        finally:
+            for waiter in waiters:
+                waiter.cancel()
+        if pending:
+            log.warning("%s market streams not connected after %.0f s; they keep trying", self.venue.value, timeout_s)
 
     async def close(self) -> None:
         for task in list(self._resyncing.values()):
@@ -85,7 +95,7 @@ class MarketData:
 
     async def subscribe(self, instrument_ids: Iterable[InstrumentId], channels: Iterable[Channel]) -> None:
         wanted: dict[MarketStream, list[str]] = {}
-        channels = list(channels)
+        channels, instrument_ids = list(channels), list(instrument_ids)
         for iid in instrument_ids:
             for channel in channels:
                 stream, name = self._names(iid.symbol, channel)
@@ -94,8 +104,8 @@ class MarketData:
                     self.books[iid.symbol] = DepthSync(iid, self.futures)
         for stream, names in wanted.items():
             await stream.subscribe(names)
-        for iid in instrument_ids:
-            if Channel.BOOK in channels and self.book_stream.connected:
+        if Channel.BOOK in channels and self.book_stream.connected:
+            for iid in instrument_ids:
                 self._start_resync(iid.symbol)
 
     async def unsubscribe(self, instrument_ids: Iterable[InstrumentId], channels: Iterable[Channel]) -> None:

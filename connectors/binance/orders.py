@@ -113,10 +113,7 @@ class ReplaceChains:
         """True for the CANCELED of a venue order being replaced (the client order lives on)."""
         return report.status is OrderStatus.CANCELLED and report.venue_order_id in self._replacing
 
-    def cumulative_quote_offset(self, venue_order_id: str) -> Decimal:
-        return self._base.get(venue_order_id, _Base()).quote
-
-    def adjust(self, report: VenueOrderReport, quote: Decimal | None = None) -> VenueOrderReport:
+    def adjust(self, report: VenueOrderReport) -> VenueOrderReport:
         """Rewrite a venue order's report as the client order's (quantities counted from the first order)."""
         base = self._base.get(report.venue_order_id)
         if base is None:
@@ -127,7 +124,7 @@ class ReplaceChains:
         if not base.quantity:
             return report
         filled = (report.filled_quantity or Decimal(0)) + base.quantity
-        own_quote = quote if quote is not None else (report.average_price or Decimal(0)) * (report.filled_quantity or Decimal(0))
+        own_quote = (report.average_price or Decimal(0)) * (report.filled_quantity or Decimal(0))
         average = (own_quote + base.quote) / filled if filled else None
         quantity = report.quantity + base.quantity if report.quantity is not None else None
         return replace(report, filled_quantity=filled, average_price=average, quantity=quantity)

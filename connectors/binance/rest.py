@@ -75,10 +75,6 @@ class BinanceRest:
         self._http = httpx.AsyncClient(timeout=timeout_s, transport=transport,
                                        headers={"Accept": "application/json", "User-Agent": "shrivenquant"})
 
-    @property
-    def has_credentials(self) -> bool:
-        return self._credentials is not None
-
     def server_ms(self) -> int:
         """Our best estimate of the server's clock in milliseconds."""
         return int(time.time() * 1000 + self.offset_ms)

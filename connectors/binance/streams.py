@@ -70,6 +70,7 @@ class MarketStream:
         self._tasks: list[asyncio.Task[None]] = []
         self._closing = False
         self._connected_at = 0.0
+        self.up = asyncio.Event()  # set while connected
 
     # life cycle
 
@@ -163,6 +164,7 @@ class MarketStream:
                     self._ws, self._live = ws, set(initial)
                     self._connected_at = self._last_rx = time.monotonic()
                     self._set_status(ConnectionStatus.CONNECTED)
+                    self.up.set()
                     reader = asyncio.get_running_loop().create_task(self._read(ws))
                     try:
                         await self._control("SUBSCRIBE", sorted(self.wanted - self._live))
@@ -177,6 +179,7 @@ class MarketStream:
                 log.info("Binance %s stream: %s", self.channel, exc.__class__.__name__)
             finally:
                 self._ws = None
+                self.up.clear()
                 self._live = set()
                 for future in self._pending.values():
                     if not future.done():

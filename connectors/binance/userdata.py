@@ -29,11 +29,15 @@ from .signing import ws_api_payload
 from .streams import backoff_delay
 
 log = logging.getLogger(__name__)
+# websockets logs handshakes and frames at DEBUG: the listenKey sits in the URL and the WS API frames
+# carry the API key and signatures, so its logger here never goes below INFO.
+WIRE_LOG = logging.getLogger("connectors.binance.wire")
+WIRE_LOG.setLevel(logging.INFO)
 
 EventHandler = Callable[[dict[str, Any]], None]
 
 
-class _UserStream:
+class UserStream:
     """The reconnect loop and status reporting both user streams share."""
 
     def __init__(self, venue: Venue, bus: EventBus, on_event: EventHandler, backoff_s: float = 0.25,
@@ -48,7 +52,9 @@ class _UserStream:
         self._task: asyncio.Task[None] | None = None
         self._closing = False
         self._ws: ClientConnection | None = None
-        self.ready = asyncio.Event()
+        self.ready = asyncio.Event()  # set while subscribed
+        self.settled = asyncio.Event()  # set once the first attempt has succeeded or been refused
+        self.refusal: AuthError | None = None
 
     def start(self) -> None:
         if self._task is None:
@@ -75,6 +81,8 @@ class _UserStream:
                 attempt = 0
             except AuthError as exc:
                 log.error("Binance user stream refused: %s", exc)
+                self.refusal = exc
+                self.settled.set()
                 self._set_status(ConnectionStatus.FAILED, str(exc))
                 attempt = max(attempt, 6)
             except (OSError, websockets.WebSocketException, asyncio.TimeoutError, ShrivenQuantError) as exc:
@@ -95,8 +103,10 @@ class _UserStream:
     def _connected(self, ws: ClientConnection) -> None:
         self._ws = ws
         self.connects += 1
+        self.refusal = None
         self._set_status(ConnectionStatus.CONNECTED)
         self.ready.set()
+        self.settled.set()
 
     def _dispatch(self, event: Any) -> None:
         if not isinstance(event, dict):
@@ -113,7 +123,7 @@ class _UserStream:
             self._bus.publish(ConnectionChanged(self.venue, "user", status, detail))
 
 
-class SpotUserStream(_UserStream):
+class SpotUserStream(UserStream):
     """Spot user data over the WS API."""
 
     def __init__(self, ws_api_url: str, credentials: BinanceCredentials, rest: BinanceRest, bus: EventBus,
@@ -150,7 +160,8 @@ class SpotUserStream(_UserStream):
         return msg.get("result")
 
     async def _session(self) -> None:
-        async with websockets.connect(self.url, ping_interval=20, ping_timeout=60, open_timeout=10, close_timeout=2) as ws:
+        async with websockets.connect(self.url, ping_interval=20, ping_timeout=60, open_timeout=10, close_timeout=2,
+                                      logger=WIRE_LOG) as ws:
             if self._credentials.signer.key_type == "ED25519":
                 await self._call(ws, "session.logon", self._signed())
                 await self._call(ws, "userDataStream.subscribe")
@@ -171,7 +182,7 @@ class SpotUserStream(_UserStream):
                     self._dispatch(event)
 
 
-class UsdmUserStream(_UserStream):
+class UsdmUserStream(UserStream):
     """USD-M user data over a listenKey websocket."""
 
     def __init__(self, streams_url: str, rest: BinanceRest, bus: EventBus, on_event: EventHandler, *, routed: bool = True,
@@ -186,7 +197,8 @@ class UsdmUserStream(_UserStream):
         answer = await self._rest.request("POST", "/fapi/v1/listenKey", key_only=True)
         key = str(answer["listenKey"])
         url = f"{self.streams_url}/private/ws?listenKey={key}" if self.routed else f"{self.streams_url}/ws/{key}"
-        async with websockets.connect(url, ping_interval=20, ping_timeout=600, open_timeout=10, close_timeout=2) as ws:
+        async with websockets.connect(url, ping_interval=20, ping_timeout=600, open_timeout=10, close_timeout=2,
+                                      logger=WIRE_LOG) as ws:
             self._connected(ws)
             keepalive = asyncio.get_running_loop().create_task(self._keepalive(ws))
             try:

@@ -105,8 +105,7 @@ def place(state: ServerState, account: str, params: dict[str, str]) -> tuple[Ord
     placed = state.exchange.place(order)
     if placed.status is OrderStatus.REJECTED:
         raise BinanceError(-2010, reject_message(placed.reject_reason))
-    tif_shown = tif_text or ("GTC" if wire_type in ("LIMIT_MAKER",) or state.futures else "GTC")
-    meta = OrderMeta(wire_type, tif_shown, quote_qty, position_side, reduce_only)
+    meta = OrderMeta(wire_type, tif_text or "GTC", quote_qty, position_side, reduce_only)
     state.remember(placed.order_id, meta)
     return placed, meta
 

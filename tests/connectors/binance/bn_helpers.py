@@ -66,7 +66,22 @@ async def settle_and_compare(exchange: Any, client: Any, shown: BusBook, market:
     assert shown.levels() == exchange_levels(exchange, market, symbol)
 
 
+async def freeze(exchange: Any, markets: tuple[str, ...] = ("spot", "usdm"), symbol: str = "BTCUSDT") -> None:
+    """Stop the market simulation at a moment when every named book has both sides.
+
+    The simulated takers sometimes sweep a whole side of the thin synthetic book; a resting test order
+    would then be the only liquidity left and get filled. Order tests run on a frozen market.
+    """
+    for _ in range(50):
+        await exchange.stop()
+        if all(exchange.depth(m, symbol, 1).bids and exchange.depth(m, symbol, 1).asks for m in markets):
+            return
+        await exchange.start()
+        await asyncio.sleep(0.05)
+    raise AssertionError("the simulated book never had both sides")
+
+
 def away_from_market(exchange: Any, market: str, symbol: str, fraction: str, tick: Decimal) -> Decimal:
-    """A price `fraction` times the best bid, on the tick: for orders that rest and never fill."""
-    best = exchange.depth(market, symbol, 1).bids[0][0]
-    return (best * Decimal(fraction) / tick).to_integral_value(rounding=ROUND_FLOOR) * tick
+    """A price `fraction` times the last price, on the tick: for orders that rest and never fill."""
+    last = exchange.summary(market, symbol).last_price
+    return (last * Decimal(fraction) / tick).to_integral_value(rounding=ROUND_FLOOR) * tick

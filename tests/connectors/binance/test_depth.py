@@ -84,7 +84,7 @@ def test_spot_buffers_drops_covered_and_applies_the_straddling_diff() -> None:
     assert sync.on_diff(_msg(11, 12, [(D(2), D(6))])) is None
     snap = sync.on_snapshot(10, ((D(1), D(5)),), ((D(3), D(1)),))
     assert isinstance(snap, BookDelta) and snap.is_snapshot and snap.update_id == 12
-    assert snap.bids == ((D(2), D(6)), (D(1), D(5)))
+    assert dict(snap.bids) == {D(2): D(6), D(1): D(5)} and sync.levels("bid") == ((D(2), D(6)), (D(1), D(5)))
     delta = sync.on_diff(_msg(13, 13, asks=[(D(3), D(0))]))
     assert delta is not None and delta.asks == ((D(3), D(0)),) and sync.levels("ask") == ()
     assert sync.on_diff(_msg(13, 13)) is None  # duplicate: stale
@@ -131,10 +131,14 @@ def test_parser_handles_raw_and_combined_frames_and_rejects_malformed() -> None:
         assert (msg.U, msg.u, msg.pu, msg.E) == (1, 2, 0, 5)
         assert msg.b == ((D("1.10"), D(0)),) and msg.a == ((D(2), D("3.5")),)
     for bad in ("{", json.dumps({**data, "b": [["1"]]}), json.dumps({**data, "u": "2"}), json.dumps({**data, "a": [["x", "1"]]}),
-                json.dumps({**data, "a": [["1", "-1"]]}), json.dumps({**data, "a": [["NaN", "1"]]}), json.dumps({**data, "b": [[1, 2]]}),
+                json.dumps({**data, "a": [["1", "2", "3"]]}), json.dumps({**data, "a": [["-1", "2"]]}),
+                json.dumps({**data, "b": [["NaN", "1"]]}),
                 json.dumps({k: v for k, v in data.items() if k != "U"}), "[]"):
         with pytest.raises(Malformed):
             parser.parse(bad)
+    for bad_rows in ([["1", "-1"]], [["NaN", "1"]], [["1"]], "x"):
+        with pytest.raises(Malformed):
+            parser.parse_levels(bad_rows)
 
 
 _price = st.integers(1, 60).map(lambda i: Decimal(i) / 4)

@@ -8,14 +8,16 @@ import time
 from dataclasses import replace
 from decimal import Decimal as D
 
-from bn_helpers import BusBook, Recorder, away_from_market, settle_and_compare, wait_for
+import pytest
+from bn_helpers import BusBook, Recorder, away_from_market, freeze, settle_and_compare, wait_for
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 
-from connectors.binance import BinanceSpotClient
+from connectors.binance import BinanceSpotClient, BinanceUsdmClient
 from connectors.emulator.binance import DEMO_API_KEY, DEMO_SECRET, register_ed25519_key
-from core.domain import (BookDelta, ClientOrderId, ConnectionChanged, ConnectionStatus, FillEvent, InstrumentId, Order,
+from core.domain import (BarEvent, BookDelta, ClientOrderId, ConnectionChanged, ConnectionStatus, FillEvent, InstrumentId, Order,
                          OrderRequest, OrderStatus, OrderType, Side, Tick, TimeInForce, TradePrint, Venue, VenueOrderReport)
+from core.errors import AuthError
 from core.venue import Channel
 
 BTC = InstrumentId(Venue.BINANCE, "BTCUSDT")
@@ -29,14 +31,19 @@ def _limit(cid: str, side: Side, qty: str, price: D) -> Order:
 async def test_live_book_on_the_bus_equals_the_exchange_book(spot, bus) -> None:  # type: ignore[no-untyped-def]
     client = BinanceSpotClient.from_url(bus, spot.url)  # market data needs no key
     shown = BusBook(bus, BTC)
-    seen = Recorder(bus, Tick, TradePrint)
+    seen = Recorder(bus, Tick, TradePrint, BarEvent)
     await client.connect()
     try:
         assert {i.symbol for i in client.instruments()} == {"BTCUSDT", "ETHUSDT", "SOLUSDT"}
         await client.subscribe([BTC], [Channel.BOOK, Channel.TICKS, Channel.TRADES])
+        await client.subscribe_bars(BTC, "1m")
         await wait_for(lambda: shown.snapshots == 1, what="the snapshot BookDelta")
         await wait_for(lambda: len(shown.book.bids) > 5 and client.market.books["BTCUSDT"].update_id > 0, what="a live book")
         await wait_for(lambda: bool(seen.of(Tick)) and bool(seen.of(TradePrint)), what="ticks and trades")
+        await wait_for(lambda: bool(seen.of(BarEvent)), what="a kline")
+        bar = seen.of(BarEvent)[-1]
+        assert bar.timeframe == "1m" and bar.start_ns % 60_000_000_000 == 0 and bar.low <= bar.close <= bar.high
+        await client.unsubscribe_bars(BTC, "1m")
         await settle_and_compare(spot.exchange, client, shown, "spot")
         assert client.market.books["BTCUSDT"].resyncs == 0
         last_tick = seen.of(Tick)[-1]
@@ -48,6 +55,7 @@ async def test_live_book_on_the_bus_equals_the_exchange_book(spot, bus) -> None:
 async def test_orders_modify_cancel_and_fills_reach_the_bus(spot, bus) -> None:  # type: ignore[no-untyped-def]
     client = BinanceSpotClient.from_url(bus, spot.url, api_key=DEMO_API_KEY, secret=DEMO_SECRET)
     seen = Recorder(bus, VenueOrderReport, FillEvent, ConnectionChanged)
+    await freeze(spot.exchange)
     await client.connect()
     try:
         assert any(e.channel == "user" and e.status is ConnectionStatus.CONNECTED for e in seen.of(ConnectionChanged))
@@ -96,9 +104,10 @@ async def test_ed25519_key_logs_the_session_on_for_user_data(spot, bus) -> None:
     pem = key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption())
     client = BinanceSpotClient.from_url(bus, spot.url, api_key="ed-test-key", ed25519_pem=pem)
     seen = Recorder(bus, VenueOrderReport)
+    await freeze(spot.exchange)
     await client.connect()
     try:
-        assert client._user.status is ConnectionStatus.CONNECTED
+        assert client.user_stream_status is ConnectionStatus.CONNECTED
         price = away_from_market(spot.exchange, "spot", "BTCUSDT", "1.1", TICK)
         await client.place_order(_limit("SQ-ed-1", Side.SELL, "0.001", price))
         await wait_for(lambda: [r.client_order_id for r in seen.of(VenueOrderReport)] == ["SQ-ed-1"], what="stream report")
@@ -135,3 +144,14 @@ async def test_unsubscribe_stops_the_book(spot, bus) -> None:  # type: ignore[no
         assert len(deltas.events) == count and "BTCUSDT" not in client.market.books
     finally:
         await client.close()
+
+
+@pytest.mark.parametrize("futures", [False, True], ids=["spot-bad-secret", "usdm-unknown-key"])
+async def test_wrong_credentials_fail_connect_with_auth_error(spot, usdm, bus, futures: bool) -> None:  # type: ignore[no-untyped-def]
+    if futures:
+        client: BinanceSpotClient | BinanceUsdmClient = BinanceUsdmClient.from_url(bus, usdm.url, api_key="unknown-key", secret=DEMO_SECRET)
+    else:
+        client = BinanceSpotClient.from_url(bus, spot.url, api_key=DEMO_API_KEY, secret="not-the-secret")
+    with pytest.raises(AuthError):
+        await client.connect()
+    await client.close()

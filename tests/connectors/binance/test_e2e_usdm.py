@@ -6,7 +6,7 @@ from dataclasses import replace
 from decimal import Decimal as D
 
 import pytest
-from bn_helpers import BusBook, Recorder, away_from_market, settle_and_compare, wait_for
+from bn_helpers import BusBook, Recorder, away_from_market, freeze, settle_and_compare, wait_for
 
 from connectors.binance import BinanceUsdmClient
 from connectors.emulator.binance import DEMO_API_KEY, DEMO_SECRET
@@ -40,6 +40,7 @@ async def test_futures_book_and_trades_over_routed_streams(usdm, bus) -> None:  
 async def test_futures_orders_user_stream_and_account_settings(usdm, bus) -> None:  # type: ignore[no-untyped-def]
     client = BinanceUsdmClient.from_url(bus, usdm.url, api_key=DEMO_API_KEY, secret=DEMO_SECRET)
     seen = Recorder(bus, VenueOrderReport, FillEvent, Position)
+    await freeze(usdm.exchange)
     await client.connect()
     try:
         price = away_from_market(usdm.exchange, "usdm", "BTCUSDT", "0.97", TICK)

@@ -6,12 +6,12 @@ import logging
 from decimal import Decimal as D
 
 import pytest
-from bn_helpers import BusBook, Recorder, away_from_market, settle_and_compare, wait_for
+from bn_helpers import BusBook, Recorder, away_from_market, freeze, settle_and_compare, wait_for
 
 from connectors.binance import BinanceSpotClient, BinanceUsdmClient
 from connectors.emulator.binance import DEMO_API_KEY, DEMO_SECRET
 from core.domain import (ClientOrderId, ConnectionChanged, ConnectionStatus, InstrumentId, Order, OrderRequest, OrderStatus,
-                         OrderType, Side, TimeInForce, Venue)
+                         OrderType, Side, TimeInForce, TradePrint, Venue)
 from core.errors import RateLimited
 from core.venue import Channel
 
@@ -78,7 +78,7 @@ async def test_silent_feed_is_flagged_stale_then_live_again(spot, bus) -> None: 
     states = Recorder(bus, ConnectionChanged)
     try:
         spot.faults.arm("delay_ws", count=None, seconds=2.5)
-        await wait_for(lambda: any(e.status is ConnectionStatus.STALE for e in states.events), timeout=2.2, what="STALE")
+        await wait_for(lambda: any(e.status is ConnectionStatus.STALE for e in states.events), timeout=3.0, what="STALE")
         spot.faults.clear("delay_ws")
         await wait_for(lambda: states.events[-1].status is ConnectionStatus.CONNECTED, timeout=4, what="CONNECTED again")
         await settle_and_compare(spot.exchange, client, shown, "spot")
@@ -88,6 +88,7 @@ async def test_silent_feed_is_flagged_stale_then_live_again(spot, bus) -> None: 
 
 async def test_5xx_after_placement_is_resolved_without_a_second_order(spot, bus) -> None:  # type: ignore[no-untyped-def]
     client = BinanceSpotClient.from_url(bus, spot.url, api_key=DEMO_API_KEY, secret=DEMO_SECRET)
+    await freeze(spot.exchange)
     await client.connect()
     try:
         spot.faults.arm("http_5xx_after_order", status=503)
@@ -131,10 +132,12 @@ async def test_clock_skew_is_resynced_and_the_read_retried(spot, bus, skew_ms: i
         await client.close()
 
 
-async def test_logs_of_a_trading_session_hold_no_secrets(spot, bus, caplog: pytest.LogCaptureFixture) -> None:  # type: ignore[no-untyped-def]
+async def test_logs_of_a_trading_session_hold_no_secrets(spot, usdm, bus, caplog: pytest.LogCaptureFixture) -> None:  # type: ignore[no-untyped-def]
     caplog.set_level(logging.DEBUG)
     client = BinanceSpotClient.from_url(bus, spot.url, api_key=DEMO_API_KEY, secret=DEMO_SECRET)
+    futures = BinanceUsdmClient.from_url(bus, usdm.url, api_key=DEMO_API_KEY, secret=DEMO_SECRET)
     await client.connect()
+    await futures.connect()  # its listenKey travels in a websocket URL
     try:
         spot.faults.arm("http_5xx_after_order")
         price = away_from_market(spot.exchange, "spot", "BTCUSDT", "1.1", D("0.01"))
@@ -143,5 +146,38 @@ async def test_logs_of_a_trading_session_hold_no_secrets(spot, bus, caplog: pyte
         await client.balances()
     finally:
         await client.close()
+        await futures.close()
     text = "\n".join(r.getMessage() for r in caplog.records if not r.name.startswith("aiohttp"))
-    assert DEMO_API_KEY not in text and DEMO_SECRET not in text and "signature=" not in text
+    assert "/api/v3/order" in text and "/fapi/v1/listenKey" in text  # paths are logged
+    for secret in (DEMO_API_KEY, DEMO_SECRET, "signature", "listenKey=", "timestamp="):
+        assert secret not in text
+
+
+async def test_connection_is_renewed_before_its_age_limit_and_the_book_resyncs(spot, bus) -> None:  # type: ignore[no-untyped-def]
+    client = BinanceSpotClient.from_url(bus, spot.url, stream_max_age_s=1.0)
+    shown = BusBook(bus, BTC)
+    await client.connect()
+    try:
+        await client.subscribe([BTC], [Channel.BOOK])
+        await wait_for(lambda: client.market.book_stream.connects >= 2, timeout=4, what="the renewal")
+        await wait_for(lambda: shown.snapshots >= 2, what="the snapshot after the renewal")
+        await settle_and_compare(spot.exchange, client, shown, "spot")
+    finally:
+        await client.close()
+
+
+async def test_many_subscriptions_are_paced_under_the_message_limit(spot, bus) -> None:  # type: ignore[no-untyped-def]
+    client = BinanceSpotClient.from_url(bus, spot.url)
+    ticks = Recorder(bus, TradePrint)
+    await client.connect()
+    try:
+        symbols = [InstrumentId(Venue.BINANCE, s) for s in ("BTCUSDT", "ETHUSDT", "SOLUSDT")]
+        for iid in symbols:  # nine separate SUBSCRIBE messages in a burst: 5/s would get us disconnected
+            for channel in (Channel.TICKS, Channel.TRADES, Channel.BOOK):
+                await client.subscribe([iid], [channel])
+        assert client.market.book_stream.connects == 1 and len(client.market.book_stream.wanted) == 9
+        await wait_for(lambda: {t.instrument_id.symbol for t in ticks.events} == {"BTCUSDT", "ETHUSDT", "SOLUSDT"},
+                       what="trades of all three")
+        assert client.market.book_stream.connects == 1
+    finally:
+        await client.close()

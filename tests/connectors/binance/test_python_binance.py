@@ -7,6 +7,7 @@ import asyncio
 import time
 from decimal import Decimal
 
+from bn_helpers import away_from_market, freeze
 from binance import AsyncClient, BinanceSocketManager, Client, DepthCacheManager
 from binance.exceptions import BinanceAPIException
 
@@ -20,8 +21,8 @@ def _sync_client(url: str) -> Client:
 
 
 async def test_python_binance_rest_round_trip(spot) -> None:  # type: ignore[no-untyped-def]
-    best_bid = spot.exchange.depth("spot", "BTCUSDT", 1).bids[0][0]
-    far_price = f"{(best_bid * Decimal('0.9')).quantize(Decimal('0.01'))}"
+    await freeze(spot.exchange)
+    far_price = str(away_from_market(spot.exchange, "spot", "BTCUSDT", "0.9", Decimal("0.01")))
 
     def session() -> dict:
         client = _sync_client(spot.url)
