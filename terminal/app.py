@@ -70,7 +70,7 @@ class Terminal:
         self.window.show()
         if not self._restored:
             window = self.window
-            QTimer.singleShot(50, lambda: size_default_layout(window))
+            QTimer.singleShot(400, lambda: size_default_layout(window))
         log.info("ShrivenQuant Terminal started with profile %r (data in %s)", self.profile.name, self.settings.data_dir)
         self.spawn(self._start_engine())
         if self.exit_after is not None:

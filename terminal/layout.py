@@ -139,9 +139,9 @@ def size_default_layout(window: MainWindow) -> None:
     """Proportions of the default layout (applied once the window is shown; a saved layout wins)."""
     d = window.docks
     window.resizeDocks([d["watchlist"], d["ticket"]], [int(window.width() * 0.62), int(window.width() * 0.38)], Qt.Orientation.Horizontal)
-    window.resizeDocks([d["chain"], d["watchlist"], d["orders"]], [int(window.height() * 0.34), int(window.height() * 0.42),
-                                                                   int(window.height() * 0.24)], Qt.Orientation.Vertical)
-    window.resizeDocks([d["watchlist"], d["book"]], [int(window.height() * 0.2), int(window.height() * 0.24)], Qt.Orientation.Vertical)
+    window.resizeDocks([d["chain"], d["watchlist"], d["orders"]], [int(window.height() * 0.32), int(window.height() * 0.52),
+                                                                   int(window.height() * 0.16)], Qt.Orientation.Vertical)
+    window.resizeDocks([d["watchlist"], d["book"]], [int(window.height() * 0.17), int(window.height() * 0.35)], Qt.Orientation.Vertical)
 
 
 def _safe_leg(builder: StrategyBuilder, iid: InstrumentId, side: Side) -> None:

@@ -38,7 +38,7 @@ class MainWindow(QMainWindow):
         self._on_close = on_close
         self._closing = False
         self._build_menus()
-        self.resize(1600, 940)
+        self.resize(1600, 1000)
 
     # panels ---------------------------------------------------------------------------------------
     def add_panel(self, key: str, title: str, widget: QWidget, area: Area = Area.RightDockWidgetArea,

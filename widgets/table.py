@@ -216,6 +216,7 @@ class DataTable(QWidget):
         self.view.verticalHeader().setDefaultSectionSize(22)
         self.view.setFont(mono_font(9))
         self.view.setWordWrap(False)
+        self.view.setMinimumHeight(48)  # a header and a row; the view scrolls, docks decide the height
         header = self.view.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setStretchLastSection(True)

