@@ -1,19 +1,13 @@
-"""Zerodha Kite Connect v3 connector: httpx REST, the binary Kite Ticker, login; no kiteconnect SDK at run time."""
-from __future__ import annotations
+"""Zerodha Kite Connect v3 connector: httpx REST, the binary Kite Ticker over websockets, login.
 
-from core.bus import EventBus
+    ZerodhaClient(bus, KiteEndpoints(...), api_key, api_secret=..., token_store=..., cache_dir=...)
+    demo_client(bus, emulator_endpoints, api_key, api_secret)   the emulator's demo account (logs itself in)
+    parse_frame(payload) -> list[KiteTick]     the pure binary parser (MalformedFrame on a bad message)
+"""
+from .auth import KiteSession, MemoryTokenStore, TokenStore
+from .client import KiteEndpoints, ZerodhaClient, demo_client
+from .ratelimit import KiteLimits
+from .ticker import KiteTick, MalformedFrame, parse_frame
 
-from .client import KiteClient
-from .login import auto_login, create_session, login_url, request_token_from
-from .rest import KiteRest
-from .ticker import TickerFrameError, parse_frame
-
-
-def demo_client(bus: EventBus, endpoints: dict[str, str], api_key: str, api_secret: str) -> KiteClient:
-    """A Kite client for the emulator: its login page redirects at once, so login is automatic."""
-    rest = KiteRest(endpoints["kite_rest"], api_key)
-    return KiteClient(bus, rest, endpoints["kite_ws"], lambda r: auto_login(r, endpoints["kite_login"], api_secret))
-
-
-__all__ = ["KiteClient", "KiteRest", "TickerFrameError", "auto_login", "create_session", "demo_client", "login_url", "parse_frame",
-           "request_token_from"]
+__all__ = ["KiteEndpoints", "KiteLimits", "KiteSession", "KiteTick", "MalformedFrame", "MemoryTokenStore", "TokenStore",
+           "ZerodhaClient", "demo_client", "parse_frame"]

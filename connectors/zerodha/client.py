@@ -1,339 +1,391 @@
-"""KiteClient: core.venue.VenueClient for Zerodha Kite Connect v3 (httpx REST + the binary ticker).
+"""ZerodhaClient: core.venue.VenueClient for Kite Connect v3 (httpx REST, the binary ticker, login).
 
-Every order carries our client order id as its Kite tag. A placement that times out or gets a 5xx is
-resolved by looking for its tag in the order book after a grace period, never by sending it again;
-still unknown, it raises OrderOutcomeUnknown and the OMS keeps it in flight. Ticks become core Ticks
-and (full mode) 5-level BookDelta snapshots; order postbacks on the ticker become VenueOrderReports and
-FillEvents. A silent ticker is flagged STALE after 2 s and reconnected after 5 s (half-open), with
-capped exponential backoff; every token is re-subscribed in its mode and the order book re-fetched.
+    client = ZerodhaClient(bus, KiteEndpoints.from_emulator(emu.endpoints), "demo-kite-key",
+                           api_secret="demo-kite-secret", token_store=store, cache_dir=path)
+    await client.login_interactive(open_url=webbrowser.open, port=5010)   # or login_with_request_token / _redirect_url
+    await client.connect()
+
+connect() takes the stored access token (AuthError "login required" without one), checks it, loads the
+instruments (cached for the day), opens the ticker and reads the order book. A TokenException at any
+point (REST 403, or the ticker refusing the session) publishes ConnectionChanged(rest, FAILED, "login
+required") and raises AuthError; subscriptions, instruments and order tracking are kept, and a new
+login resumes the ticker, which re-subscribes and re-reads the order book.
+
+Subscriptions: Channel.TICKS and Channel.BOOK use full mode (Tick with bid/ask; a 5-level BookDelta
+snapshot), Channel.TRADES alone quote mode (a TradePrint whenever the day's volume grows).
 """
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
-import random
-import time
-from collections.abc import Awaitable, Callable, Iterable
-from datetime import datetime
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
-import websockets
+import httpx
 
 from core.bus import EventBus
-from core.domain import (Balance, BarEvent, BookDelta, ClientOrderId, ConnectionChanged, ConnectionStatus, Fill, FillEvent, Instrument,
-                         InstrumentId, Order, OrderStatus, OrderType, Position, Product, Side, Tick, TimeInForce, Venue, VenueOrderReport)
-from core.errors import AuthError, OrderOutcomeUnknown, ValidationError, VenueUnavailable
+from core.domain import (Balance, BarEvent, ClientOrderId, ConnectionChanged, ConnectionStatus, Fill, Instrument, InstrumentId,
+                         InstrumentKind, Order, Position, Product, Tick, Venue, VenueOrderReport)
+from core.errors import AuthError, UnknownInstrument, ValidationError
 from core.venue import Channel, VenueClient
 
-from .instruments import parse_instruments
-from .rest import KiteRest, KiteTimeout
-from .ticker import TickerFrameError, parse_frame
+from . import auth
+from .instruments import DumpCache, InstrumentIndex, parse_dump
+from .orders import OrderDesk
+from .ratelimit import HISTORICAL, QUOTE, KiteLimits
+from .rest import KiteRest, Progress
+from .stream import KiteTickerStream
+from .ticker import KiteTick
+from .ticks import to_book, to_tick, to_trade
+from .wire import IST, KITE_ORDER_TYPE, tag_ok
 
 log = logging.getLogger(__name__)
-IST = ZoneInfo("Asia/Kolkata")
-KITE_TYPE = {OrderType.MARKET: "MARKET", OrderType.LIMIT: "LIMIT", OrderType.STOP_LIMIT: "SL", OrderType.STOP_MARKET: "SL-M"}
-STATUS = {"COMPLETE": OrderStatus.FILLED, "CANCELLED": OrderStatus.CANCELLED, "REJECTED": OrderStatus.REJECTED,
-          "OPEN": OrderStatus.OPEN, "TRIGGER PENDING": OrderStatus.OPEN, "OPEN PENDING": OrderStatus.PENDING_NEW,
-          "VALIDATION PENDING": OrderStatus.PENDING_NEW, "PUT ORDER REQ RECEIVED": OrderStatus.PENDING_NEW,
-          "MODIFY PENDING": OrderStatus.OPEN, "CANCEL PENDING": OrderStatus.CANCEL_PENDING, "AMO REQ RECEIVED": OrderStatus.OPEN}
-INTERVAL = {"1m": "minute", "3m": "3minute", "5m": "5minute", "15m": "15minute", "30m": "30minute", "1h": "60minute", "1d": "day"}
-Login = Callable[[KiteRest], Awaitable[str]]
+INTERVALS = {"1m": ("minute", 60), "3m": ("3minute", 180), "5m": ("5minute", 300), "10m": ("10minute", 600),
+             "15m": ("15minute", 900), "30m": ("30minute", 1800), "1h": ("60minute", 3600), "60m": ("60minute", 3600),
+             "1d": ("day", 86400)}
+MAX_SPAN_DAYS = {"minute": 60, "3minute": 100, "5minute": 100, "10minute": 100, "15minute": 200, "30minute": 200,
+                 "60minute": 400, "day": 2000}
+QUOTE_BATCH = {"quote": 500, "ohlc": 1000, "ltp": 1000}
 
 
-class KiteClient(VenueClient):
+@dataclass(frozen=True)
+class KiteEndpoints:
+    """Where Kite lives: REST root, ticker URL, login page host (the real ones by default)."""
+
+    rest: str = "https://api.kite.trade"
+    ws: str = "wss://ws.kite.trade"
+    login: str = "https://kite.zerodha.com"
+
+    @classmethod
+    def from_emulator(cls, endpoints: dict[str, str]) -> "KiteEndpoints":
+        """The emulator's kite_rest, kite_ws and kite_login endpoints."""
+        return cls(endpoints["kite_rest"], endpoints["kite_ws"], endpoints["kite_login"])
+
+
+class ZerodhaClient(VenueClient):
+    """See the module docstring."""
+
     venue = Venue.ZERODHA
 
-    def __init__(self, bus: EventBus, rest: KiteRest, ws_url: str, login: Login, *, stale_after_s: float = 2.0,
-                 half_open_s: float = 5.0, max_backoff_s: float = 30.0, give_up_after: int = 50, resolve_grace_s: float = 2.0) -> None:
-        self.bus, self.rest, self.ws_url, self._login = bus, rest, ws_url.rstrip("/"), login
-        self.stale_after_s, self.half_open_s, self.max_backoff_s = stale_after_s, half_open_s, max_backoff_s
-        self.give_up_after, self.resolve_grace_s = give_up_after, resolve_grace_s
-        self._instruments: dict[str, Instrument] = {}  # by token
-        self._by_symbol: dict[str, Instrument] = {}
-        self._modes: dict[int, str] = {}
-        self._filled: dict[str, tuple[Decimal, Decimal]] = {}  # kite order id -> (filled, average) seen
-        self._ticker: asyncio.Task[None] | None = None
-        self._ws: Any = None
-        self._last_message = 0.0
-        self._stale = False
-        self.reconnects = 0
+    def __init__(self, bus: EventBus, endpoints: KiteEndpoints, api_key: str, *, api_secret: str | None = None,
+                 token_store: auth.TokenStore | None = None, cache_dir: Path | None = None,
+                 exchanges: Iterable[str] | None = None, limits: KiteLimits = KiteLimits(),
+                 market_protection: Decimal = Decimal(-1), resolve_grace_s: float = 2.0, resolve_attempts: int = 3,
+                 confirm_orders: bool = True, stale_after_s: float = 2.0, dead_after_s: float = 5.0,
+                 backoff_s: float = 1.0, backoff_max_s: float = 60.0, max_retries: int = 50, timeout_s: float = 7.0,
+                 progress: Progress | None = None, auto_login: bool = False,
+                 transport: httpx.AsyncBaseTransport | None = None) -> None:
+        self.bus = bus
+        self.auto_login = auto_login
+        self.endpoints = endpoints
+        self.api_key = api_key
+        self._api_secret = api_secret
+        self.token_store: auth.TokenStore = token_store if token_store is not None else auth.MemoryTokenStore()
+        self.cache = DumpCache(cache_dir) if cache_dir is not None else None
+        self.exchanges = tuple(exchanges) if exchanges is not None else None
+        self.progress = progress
+        self.rest = KiteRest(endpoints.rest, api_key, limits=limits, timeout_s=timeout_s, transport=transport,
+                             on_token_expired=self._token_expired)
+        self.index: InstrumentIndex | None = None
+        self.desk = OrderDesk(self.rest, bus, self._by_key, market_protection=market_protection,
+                              resolve_grace_s=resolve_grace_s, resolve_attempts=resolve_attempts, confirm=confirm_orders)
+        self.stream = KiteTickerStream(endpoints.ws, api_key, bus, access_token=lambda: self.rest.access_token,
+                                       on_ticks=self._on_ticks, on_order=self.desk.on_postback, on_connected=self.desk.refresh,
+                                       on_auth_failed=lambda: self._token_expired(self.rest.access_token or ""),
+                                       stale_after_s=stale_after_s, dead_after_s=dead_after_s, backoff_s=backoff_s,
+                                       backoff_max_s=backoff_max_s, max_retries=max_retries)
+        self._instruments: list[Instrument] = []
+        self._channels: dict[int, set[Channel]] = {}
+        self._volumes: dict[int, int] = {}
+        self._connected = False
+        self._expired_token = ""
 
-    # life cycle ------------------------------------------------------------------------------------------
-    async def connect(self) -> None:
-        if self._ticker is not None:
+    # login ----------------------------------------------------------------------------------------------
+    def login_url(self, redirect_params: dict[str, str] | None = None) -> str:
+        """The Kite login page for this app."""
+        return auth.login_url(self.endpoints.login, self.api_key, redirect_params)
+
+    async def login_with_request_token(self, request_token: str) -> auth.KiteSession:
+        """Exchange a request token for a session, store the token, resume the ticker."""
+        if not self._api_secret:
+            raise AuthError("Kite login needs the app's API secret")
+        session = await auth.create_session(self.rest, self._api_secret, request_token)
+        auth.store_session(self.token_store, self.api_key, session)
+        self._expired_token = ""
+        log.info("Kite: logged in as %s", session.user_id)
+        self.bus.publish(ConnectionChanged(Venue.ZERODHA, "rest", ConnectionStatus.CONNECTED, f"logged in as {session.user_id}"))
+        self.stream.resume()
+        return session
+
+    async def login_with_redirect_url(self, url: str) -> auth.KiteSession:
+        """Log in with the redirect URL the user pasted from the browser."""
+        return await self.login_with_request_token(auth.request_token_from(url))
+
+    async def login_headless(self) -> auth.KiteSession:
+        """Log in without a browser, where the login page redirects at once (the emulator's demo user)."""
+        return await self.login_with_request_token(await auth.headless_request_token(self.login_url()))
+
+    async def login_interactive(self, open_url: Callable[[str], object], port: int = 0, path: str = "/callback",
+                                timeout_s: float = 300.0) -> auth.KiteSession:
+        """Catch the redirect on 127.0.0.1:port/path (the app's registered redirect URL) after open_url(login page)."""
+        async with auth.RedirectCatcher(port, path) as catcher:
+            open_url(self.login_url())
+            token = await catcher.wait(timeout_s)
+        return await self.login_with_request_token(token)
+
+    def _token_expired(self, token: str) -> None:
+        if not token or token == self._expired_token:
             return
-        try:
-            await self._login(self.rest)
-        except AuthError:
-            self._status("rest", ConnectionStatus.FAILED, "login required")
-            raise
-        self._status("rest", ConnectionStatus.CONNECTED)
-        text = await self.rest.request("GET", "/instruments", raw=True)
-        for inst in parse_instruments(text):
-            self._instruments[inst.venue_token] = inst
-            self._by_symbol[inst.symbol] = inst
-        self._ticker = asyncio.get_running_loop().create_task(self._run_ticker())
+        self._expired_token = token
+        self.rest.access_token = None
+        auth.forget_token(self.token_store, self.api_key)
+        log.warning("Kite: the session has expired; login required")
+        self.bus.publish(ConnectionChanged(Venue.ZERODHA, "rest", ConnectionStatus.FAILED, "login required"))
+
+    # life cycle -----------------------------------------------------------------------------------------
+    async def connect(self) -> None:
+        """Check the session (logging in headless if auto_login), load instruments, open the ticker. Idempotent.
+
+        Called again after the session expired, it logs in again where it can and resumes the ticker.
+        """
+        if self._connected and self.rest.access_token:
+            return
+        if self.rest.access_token is None:
+            self.rest.access_token = auth.stored_token(self.token_store, self.api_key, datetime.now(IST))
+        if self.rest.access_token is None and self.auto_login:
+            await self.login_headless()
+        if self.rest.access_token is None:
+            self.bus.publish(ConnectionChanged(Venue.ZERODHA, "rest", ConnectionStatus.FAILED, "login required"))
+            raise AuthError("Kite: login required (no live access token)")
+        profile = await self.rest.request("GET", "/user/profile")
+        if self.index is None:
+            self.index = await self._load_instruments()
+            self._instruments = await asyncio.to_thread(self.index.instruments, self.exchanges)
+        self.stream.start()
+        self.stream.resume()
+        self._connected = True
+        self.bus.publish(ConnectionChanged(Venue.ZERODHA, "rest", ConnectionStatus.CONNECTED,
+                                           f"{profile.get('user_id', '')}: {len(self.index)} instruments"))
 
     async def close(self) -> None:
-        if self._ticker is not None:
-            self._ticker.cancel()
-            await asyncio.gather(self._ticker, return_exceptions=True)
-            self._ticker = None
-        await self.rest.close()
+        """Close the ticker, pending trade fetches and the HTTP client. Never raises."""
+        try:
+            await self.stream.close()
+            await self.desk.close()
+            await self.rest.close()
+        except Exception:
+            log.exception("closing the Zerodha connector")
+        if self._connected:
+            self._connected = False
+            self.bus.publish(ConnectionChanged(Venue.ZERODHA, "rest", ConnectionStatus.DISCONNECTED))
 
+    async def _load_instruments(self) -> InstrumentIndex:
+        data = self.cache.load() if self.cache is not None else None
+        if data is None:
+            data = await self.rest.download("/instruments", self.progress)
+            if self.cache is not None:
+                await asyncio.to_thread(self.cache.store, data)
+        table = await asyncio.to_thread(parse_dump, data)
+        index = await asyncio.to_thread(InstrumentIndex, table)
+        log.info("Kite: %d instruments", len(index))
+        return index
+
+    # instruments ----------------------------------------------------------------------------------------
     def instruments(self) -> list[Instrument]:
-        return list(self._instruments.values())
+        return list(self._instruments)
 
-    def _status(self, channel: str, status: ConnectionStatus, detail: str = "") -> None:
-        self.bus.publish(ConnectionChanged(Venue.ZERODHA, channel, status, detail))
+    def instrument(self, instrument_id: InstrumentId) -> Instrument:
+        """The instrument of an id of this venue; UnknownInstrument otherwise."""
+        row = self.index.by_symbol(instrument_id.symbol) if self.index is not None and instrument_id.venue is Venue.ZERODHA else None
+        if row is None:
+            raise UnknownInstrument(f"unknown instrument {instrument_id}")
+        assert self.index is not None
+        return self.index.instrument(row)
 
-    # market data -----------------------------------------------------------------------------------------
-    async def subscribe(self, instrument_ids: Iterable[InstrumentId], channels: Iterable[Channel]) -> None:
-        tokens = [int(self._by_symbol[i.symbol].venue_token) for i in instrument_ids if i.symbol in self._by_symbol]
-        for token in tokens:
-            self._modes[token] = "full"
-        await self._send_subscriptions(tokens)
-
-    async def _send_subscriptions(self, tokens: list[int]) -> None:
-        if self._ws is None or not tokens:
-            return
-        for start in range(0, len(tokens), 500):  # batches well under the 3000 tokens a connection allows
-            batch = tokens[start:start + 500]
-            await self._ws.send(json.dumps({"a": "subscribe", "v": batch}))
-            await self._ws.send(json.dumps({"a": "mode", "v": ["full", batch]}))
-
-    async def _run_ticker(self) -> None:
-        attempt = 0
-        while True:
-            url = f"{self.ws_url}/?api_key={self.rest.api_key}&access_token={self.rest.access_token}"
-            try:
-                self._status("ticker", ConnectionStatus.CONNECTING)
-                async with websockets.connect(url, max_size=2**23, ping_interval=None) as ws:
-                    self._ws, attempt = ws, 0
-                    self._last_message = time.monotonic()
-                    self._status("ticker", ConnectionStatus.CONNECTED)
-                    self._status("user", ConnectionStatus.CONNECTED)  # postbacks ride the ticker: reconcile now
-                    await self._send_subscriptions(list(self._modes))
-                    watchdog = asyncio.get_running_loop().create_task(self._watch(ws))
-                    try:
-                        async for message in ws:
-                            self._on_message(message)
-                    finally:
-                        watchdog.cancel()
-            except asyncio.CancelledError:
-                raise
-            except (OSError, websockets.WebSocketException) as exc:
-                log.warning("Kite ticker: %s", exc)
-            self._ws = None
-            self._status("ticker", ConnectionStatus.RECONNECTING)
-            self._status("user", ConnectionStatus.RECONNECTING)
-            attempt += 1
-            self.reconnects += 1
-            if attempt > self.give_up_after:
-                self._status("ticker", ConnectionStatus.FAILED, f"gave up after {attempt - 1} attempts")
-                return
-            delay = min(self.max_backoff_s, 0.5 * 2 ** min(attempt, 10)) * (0.8 + 0.4 * random.random())
-            await asyncio.sleep(delay)
-
-    async def _watch(self, ws: Any) -> None:
-        while True:
-            await asyncio.sleep(0.5)
-            silent = time.monotonic() - self._last_message
-            if silent > self.stale_after_s and not self._stale:
-                self._stale = True
-                self._status("ticker", ConnectionStatus.STALE, f"no data for {silent:.1f} s")
-            if silent > self.half_open_s:
-                log.warning("Kite ticker silent for %.1f s: reconnecting", silent)
-                await ws.close()
-                return
-
-    def _on_message(self, message: str | bytes) -> None:
-        self._last_message = time.monotonic()
-        if self._stale:
-            self._stale = False
-            self._status("ticker", ConnectionStatus.CONNECTED)
-        if isinstance(message, str):
-            self._on_text(message)
-            return
-        try:
-            records = parse_frame(message)
-        except TickerFrameError as exc:
-            log.error("Kite ticker: malformed frame skipped (%s)", exc)
-            return
-        now = time.time_ns()
-        for record in records:
-            inst = self._instruments.get(str(record["instrument_token"]))
-            if inst is not None:
-                self._publish_tick(inst, record, now)
-
-    def _publish_tick(self, inst: Instrument, r: dict[str, Any], now: int) -> None:
-        d = lambda v: Decimal(str(round(v, 4)))  # noqa: E731  (prices arrive as paise / divisor)
-        ohlc = r.get("ohlc", {})
-        depth = r.get("depth")
-        bid = ask = bid_q = ask_q = None
-        if depth:
-            bids = tuple((d(x["price"]), Decimal(x["quantity"])) for x in depth["buy"] if x["quantity"] > 0)
-            asks = tuple((d(x["price"]), Decimal(x["quantity"])) for x in depth["sell"] if x["quantity"] > 0)
-            self.bus.publish(BookDelta(inst.id, now, bids, asks, 0, True))
-            if bids:
-                bid, bid_q = bids[0]
-            if asks:
-                ask, ask_q = asks[0]
-        self.bus.publish(Tick(
-            inst.id, now, last_price=d(r["last_price"]), last_quantity=Decimal(r["last_traded_quantity"]) if "last_traded_quantity" in r else None,
-            bid=bid, bid_quantity=bid_q, ask=ask, ask_quantity=ask_q,
-            volume=Decimal(r["volume_traded"]) if "volume_traded" in r else None,
-            open=d(ohlc["open"]) if ohlc else None, high=d(ohlc["high"]) if ohlc else None, low=d(ohlc["low"]) if ohlc else None,
-            close=d(ohlc["close"]) if ohlc else None, open_interest=Decimal(r["oi"]) if "oi" in r else None,
-            average_price=d(r["average_traded_price"]) if "average_traded_price" in r else None))
-
-    def _on_text(self, text: str) -> None:
-        try:
-            message = json.loads(text)
-        except ValueError:
-            log.error("Kite ticker: unreadable text message skipped")
-            return
-        if message.get("type") == "order":
-            self._on_order(message["data"])
-        elif message.get("type") == "error":
-            log.error("Kite ticker error: %s", message.get("data"))
-
-    # orders ------------------------------------------------------------------------------------------------
-    def _report(self, o: dict[str, Any]) -> VenueOrderReport:
-        inst = self._by_symbol.get(o["tradingsymbol"])
-        return VenueOrderReport(
-            Venue.ZERODHA, ClientOrderId(o.get("tag") or ""), str(o["order_id"]), STATUS.get(o["status"], OrderStatus.OPEN),
-            inst.id if inst else InstrumentId(Venue.ZERODHA, o["tradingsymbol"]), Decimal(str(o["filled_quantity"])),
-            Decimal(str(o["average_price"])) if o.get("average_price") else None, Decimal(str(o["price"])) if o.get("price") else None,
-            Decimal(str(o["quantity"])), Decimal(str(o["trigger_price"])) if o.get("trigger_price") else None,
-            o.get("status_message") or "", time.time_ns(), 0, Side(o["transaction_type"]))
-
-    def _on_order(self, o: dict[str, Any]) -> None:
-        report = self._report(o)
-        self.bus.publish(report)
-        filled, avg = report.filled_quantity or Decimal(0), report.average_price or Decimal(0)
-        before, before_avg = self._filled.get(report.venue_order_id, (Decimal(0), Decimal(0)))
-        if filled > before and report.instrument_id is not None and report.side is not None:
-            qty = filled - before
-            price = (avg * filled - before_avg * before) / qty
-            product = Product(o.get("product", "MIS")) if o.get("product") in ("CNC", "MIS", "NRML") else Product.MIS
-            self.bus.publish(FillEvent(Fill(report.client_order_id, report.venue_order_id, f"{report.venue_order_id}-{filled}",
-                                            report.instrument_id, report.side, qty, price, ts_ns=report.ts_ns, product=product)))
-            self._filled[report.venue_order_id] = (filled, avg)
+    def _by_key(self, exchange: str, tradingsymbol: str) -> Instrument | None:
+        row = self.index.find(exchange, tradingsymbol) if self.index is not None else None
+        return self.index.instrument(row) if row is not None and self.index is not None else None
 
     def client_order_id_ok(self, client_order_id: ClientOrderId) -> bool:
-        return 0 < len(client_order_id) <= 20 and client_order_id.isalnum()
+        return tag_ok(client_order_id)
 
-    def _form(self, order: Order) -> dict[str, Any]:
-        inst = self._by_symbol.get(order.instrument_id.symbol)
-        if inst is None:
-            raise ValidationError(f"unknown Kite instrument {order.instrument_id.symbol}")
-        req = order.request
-        form: dict[str, Any] = {"exchange": inst.exchange, "tradingsymbol": inst.symbol, "transaction_type": req.side.value,
-                                "order_type": KITE_TYPE[req.order_type], "quantity": str(int(order.quantity or req.quantity)),
-                                "product": req.product.value if req.product in (Product.CNC, Product.MIS, Product.NRML) else "MIS",
-                                "validity": "IOC" if req.time_in_force is TimeInForce.IOC else "DAY", "tag": order.client_order_id}
-        if order.price is not None and req.order_type.has_price:
-            form["price"] = f"{order.price:f}"
-        if order.trigger_price is not None:
-            form["trigger_price"] = f"{order.trigger_price:f}"
-        if req.disclosed_quantity:
-            form["disclosed_quantity"] = str(int(req.disclosed_quantity))
-        protection = order.extra.get("market_protection")
-        if req.order_type in (OrderType.MARKET, OrderType.STOP_MARKET) and protection is not None:
-            form["market_protection"] = protection
-        return form
+    # market data ----------------------------------------------------------------------------------------
+    async def subscribe(self, instrument_ids: Iterable[InstrumentId], channels: Iterable[Channel]) -> None:
+        wanted = set(channels)
+        by_mode: dict[str, list[int]] = {}
+        for iid in instrument_ids:
+            token = int(self.instrument(iid).venue_token)
+            chans = self._channels.setdefault(token, set())
+            chans |= wanted
+            by_mode.setdefault("full" if chans & {Channel.TICKS, Channel.BOOK} else "quote", []).append(token)
+        for mode, tokens in by_mode.items():
+            await self.stream.subscribe(tokens, mode)
 
+    async def unsubscribe(self, instrument_ids: Iterable[InstrumentId], channels: Iterable[Channel]) -> None:
+        dropped, gone = set(channels), []
+        for iid in instrument_ids:
+            token = int(self.instrument(iid).venue_token)
+            chans = self._channels.get(token, set())
+            chans -= dropped
+            if not chans:
+                self._channels.pop(token, None)
+                gone.append(token)
+        await self.stream.unsubscribe(gone)
+
+    def _on_ticks(self, records: list[KiteTick], received_ns: int) -> None:
+        index = self.index
+        if index is None:
+            return
+        for record in records:
+            token = record.instrument_token
+            chans = self._channels.get(token)
+            row = index.by_token(token) if chans else None
+            if row is None or not chans:
+                continue
+            iid = index.instrument(row).id
+            if Channel.TICKS in chans:
+                self.bus.publish(to_tick(record, iid, received_ns))
+            if Channel.BOOK in chans:
+                book = to_book(record, iid, received_ns)
+                if book is not None:
+                    self.bus.publish(book)
+            if Channel.TRADES in chans and record.volume_traded is not None:
+                trade = to_trade(record, iid, self._volumes.get(token), received_ns)
+                self._volumes[token] = record.volume_traded
+                if trade is not None:
+                    self.bus.publish(trade)
+
+    async def quote(self, instrument_ids: Iterable[InstrumentId], kind: str = "quote") -> dict[InstrumentId, Tick]:
+        """Snapshot quotes (kind "quote", "ohlc" or "ltp") in batches, at most one request a second."""
+        keys = {f"{inst.exchange}:{inst.extra.get('tradingsymbol', inst.symbol)}": inst.id
+                for inst in (self.instrument(i) for i in instrument_ids)}
+        path = "/quote" if kind == "quote" else f"/quote/{kind}"
+        out: dict[InstrumentId, Tick] = {}
+        names = list(keys)
+        for start in range(0, len(names), QUOTE_BATCH[kind]):
+            batch = names[start:start + QUOTE_BATCH[kind]]
+            data = await self.rest.request("GET", path, [("i", k) for k in batch], kind=QUOTE)
+            for key, q in data.items():
+                if key in keys:
+                    out[keys[key]] = _quote_tick(keys[key], q)
+        return out
+
+    async def history(self, instrument_id: InstrumentId, timeframe: str, start_ns: int, end_ns: int) -> list[BarEvent]:
+        """Candles between two times, paged by Kite's span per interval (with OI for derivatives)."""
+        if timeframe not in INTERVALS:
+            raise ValidationError(f"Kite has no {timeframe} candles (one of {', '.join(INTERVALS)})")
+        inst = self.instrument(instrument_id)
+        interval, step_s = INTERVALS[timeframe]
+        oi = 1 if inst.kind in (InstrumentKind.FUTURE, InstrumentKind.OPTION) else 0
+        cursor = datetime.fromtimestamp(start_ns / 1e9, IST).replace(microsecond=0)
+        end = datetime.fromtimestamp(end_ns / 1e9, IST)
+        span = timedelta(days=MAX_SPAN_DAYS[interval])
+        bars: list[BarEvent] = []
+        last = -1
+        now_ns = int(datetime.now(IST).timestamp() * 1e9)
+        while cursor <= end:
+            page_end = min(end, cursor + span - timedelta(seconds=1))
+            data = await self.rest.request("GET", f"/instruments/historical/{inst.venue_token}/{interval}", {
+                "from": cursor.strftime("%Y-%m-%d %H:%M:%S"), "to": page_end.strftime("%Y-%m-%d %H:%M:%S"),
+                "continuous": 0, "oi": oi}, kind=HISTORICAL)
+            for row in data.get("candles", []):
+                start = int(datetime.strptime(str(row[0]), "%Y-%m-%dT%H:%M:%S%z").timestamp()) * 1_000_000_000
+                if start <= last or not start_ns <= start <= end_ns:
+                    continue
+                last = start
+                bars.append(BarEvent(inst.id, timeframe, start, _d(row[1]), _d(row[2]), _d(row[3]), _d(row[4]), _d(row[5]),
+                                     closed=start + step_s * 1_000_000_000 <= now_ns))
+            cursor = page_end + timedelta(seconds=1)
+        return bars
+
+    # orders ---------------------------------------------------------------------------------------------
     async def place_order(self, order: Order) -> VenueOrderReport:
-        form = self._form(order)
-        try:
-            data = await self.rest.request("POST", "/orders/regular", data=form, kind="orders")
-        except (KiteTimeout, VenueUnavailable) as exc:
-            log.warning("Kite placement of %s: %s; resolving by tag", order.client_order_id, exc)
-            await asyncio.sleep(self.resolve_grace_s)
-            found = await self.query_order(order)
-            if found is None:
-                raise OrderOutcomeUnknown(f"{order.client_order_id}: {exc}; not in the order book yet") from exc
-            return found
-        return VenueOrderReport(Venue.ZERODHA, order.client_order_id, str(data["order_id"]), OrderStatus.OPEN, order.instrument_id,
-                                ts_ns=time.time_ns(), side=order.side)
-
-    async def cancel_order(self, order: Order) -> VenueOrderReport:
-        await self.rest.request("DELETE", f"/orders/regular/{order.venue_order_id}", kind="orders")
-        return VenueOrderReport(Venue.ZERODHA, order.client_order_id, order.venue_order_id, OrderStatus.CANCEL_PENDING, order.instrument_id,
-                                ts_ns=time.time_ns(), side=order.side)
+        return await self.desk.place(order, self.instrument(order.instrument_id))
 
     async def modify_order(self, order: Order, price: Decimal | None, quantity: Decimal | None,
                            trigger_price: Decimal | None) -> VenueOrderReport:
-        form: dict[str, Any] = {"order_type": KITE_TYPE[order.request.order_type]}
-        if price is not None:
-            form["price"] = f"{price:f}"
-        if quantity is not None:
-            form["quantity"] = str(int(quantity))
-        if trigger_price is not None:
-            form["trigger_price"] = f"{trigger_price:f}"
-        await self.rest.request("PUT", f"/orders/regular/{order.venue_order_id}", data=form, kind="orders")
-        return VenueOrderReport(Venue.ZERODHA, order.client_order_id, order.venue_order_id, OrderStatus.OPEN, order.instrument_id,
-                                price=price, quantity=quantity, trigger_price=trigger_price, ts_ns=time.time_ns(), side=order.side)
+        return await self.desk.modify(order, price, quantity, trigger_price)
+
+    async def cancel_order(self, order: Order) -> VenueOrderReport:
+        return await self.desk.cancel(order)
 
     async def query_order(self, order: Order) -> VenueOrderReport | None:
-        for o in await self.rest.request("GET", "/orders"):
-            if o.get("tag") == order.client_order_id or (order.venue_order_id and str(o["order_id"]) == order.venue_order_id):
-                return self._report(o)
-        return None
+        return await self.desk.query(order)
+
+    async def order_history(self, venue_order_id: str) -> list[VenueOrderReport]:
+        """Every state a Kite order went through, oldest first."""
+        return await self.desk.history(venue_order_id)
 
     async def open_orders(self) -> list[VenueOrderReport]:
-        return [r for r in (self._report(o) for o in await self.rest.request("GET", "/orders")) if r.status.is_working]
+        return await self.desk.open_orders()
 
     async def fills(self, since_ns: int = 0) -> list[Fill]:
-        tags = {str(o["order_id"]): o.get("tag") or "" for o in await self.rest.request("GET", "/orders")}
-        out = []
-        for t in await self.rest.request("GET", "/trades"):
-            inst = self._by_symbol.get(t["tradingsymbol"])
-            if inst is None:
-                continue
-            when = datetime.strptime(t["fill_timestamp"], "%Y-%m-%d %H:%M:%S").replace(tzinfo=IST) if t.get("fill_timestamp") else None
-            ts_ns = int(when.timestamp() * 1e9) if when else 0
-            if ts_ns < since_ns:
-                continue
-            product = Product(t["product"]) if t.get("product") in ("CNC", "MIS", "NRML") else Product.MIS
-            out.append(Fill(ClientOrderId(tags.get(str(t["order_id"]), "")), str(t["order_id"]), str(t["trade_id"]), inst.id,
-                            Side(t["transaction_type"]), Decimal(str(t["quantity"])), Decimal(str(t["average_price"])), ts_ns=ts_ns,
-                            product=product))
-        return out
+        return await self.desk.fills(since_ns)
 
-    async def positions(self) -> list[Position]:
+    async def positions(self, book: str = "net") -> list[Position]:
+        """The net position book (or "day": today's activity)."""
         data = await self.rest.request("GET", "/portfolio/positions")
         out = []
-        for p in data["net"]:
-            inst = self._by_symbol.get(p["tradingsymbol"])
-            if inst is not None and p["quantity"]:
-                out.append(Position(inst.id, Product(p["product"]) if p["product"] in ("CNC", "MIS", "NRML") else Product.MIS,
-                                    Decimal(str(p["quantity"])), Decimal(str(p["average_price"])), Decimal(str(p.get("realised", 0)))))
+        for p in data[book]:
+            inst = self._by_key(str(p["exchange"]), str(p["tradingsymbol"]))
+            if inst is None:
+                continue
+            out.append(Position(inst.id, Product(p["product"]) if p["product"] in ("CNC", "MIS", "NRML") else Product.MIS,
+                                _d(p["quantity"]), _d(p["average_price"]), _d(p.get("realised") or 0)))
         return out
+
+    async def holdings(self) -> list[dict[str, Any]]:
+        """Demat holdings as Kite reports them (numbers as Decimal)."""
+        return list(await self.rest.request("GET", "/portfolio/holdings"))
 
     async def balances(self) -> list[Balance]:
-        equity = (await self.rest.request("GET", "/user/margins"))["equity"]
-        net = Decimal(str(equity["net"]))
-        used = Decimal(str(equity["utilised"]["debits"]))
-        return [Balance(Venue.ZERODHA, "INR", net, used)]
-
-    async def history(self, instrument_id: InstrumentId, timeframe: str, start_ns: int, end_ns: int) -> list[BarEvent]:
-        inst = self._by_symbol.get(instrument_id.symbol)
-        interval = INTERVAL.get(timeframe)
-        if inst is None or interval is None:
-            return []
-        fmt = "%Y-%m-%d %H:%M:%S"
-        start = datetime.fromtimestamp(start_ns / 1e9, IST)
-        end = datetime.fromtimestamp(end_ns / 1e9, IST)
-        data = await self.rest.request("GET", f"/instruments/historical/{inst.venue_token}/{interval}",
-                                       params={"from": start.strftime(fmt), "to": end.strftime(fmt), "oi": 1}, kind="historical")
+        """Cash as Kite reports it: equity (and commodity when enabled) net and utilised margin."""
+        data = await self.rest.request("GET", "/user/margins")
         out = []
-        for row in data["candles"]:
-            begin = datetime.strptime(row[0], "%Y-%m-%dT%H:%M:%S%z")
-            out.append(BarEvent(inst.id, timeframe, int(begin.timestamp() * 1e9), *(Decimal(str(v)) for v in row[1:6]), closed=True))
+        for segment, asset in (("equity", "INR"), ("commodity", "INR-COMMODITY")):
+            seg = data.get(segment) or {}
+            if seg.get("enabled", segment == "equity"):
+                out.append(Balance(Venue.ZERODHA, asset, _d(seg.get("net") or 0), _d((seg.get("utilised") or {}).get("debits") or 0)))
         return out
 
+    async def order_margins(self, orders: Iterable[Order]) -> list[dict[str, Any]]:
+        """What each order would block (POST /margins/orders): Kite's margin objects."""
+        body = []
+        for order in orders:
+            inst = self.instrument(order.instrument_id)
+            body.append({"exchange": inst.exchange, "tradingsymbol": inst.extra.get("tradingsymbol", inst.symbol),
+                         "transaction_type": order.side.value, "variety": order.extra.get("variety", "regular"),
+                         "product": order.request.product.value, "order_type": KITE_ORDER_TYPE[order.request.order_type], "quantity": int(order.request.quantity),
+                         "price": float(order.price or 0), "trigger_price": float(order.trigger_price or 0)})
+        return list(await self.rest.request("POST", "/margins/orders", json_body=body))
+
+
+def demo_client(bus: EventBus, endpoints: dict[str, str], api_key: str, api_secret: str) -> ZerodhaClient:
+    """A client of the emulator's demo account: its login page redirects at once, so connect() logs in by itself."""
+    return ZerodhaClient(bus, KiteEndpoints.from_emulator(endpoints), api_key, api_secret=api_secret, auto_login=True)
+
+
+def _quote_tick(iid: InstrumentId, q: dict[str, Any]) -> Tick:
+    ohlc = q.get("ohlc") or {}
+    depth = q.get("depth") or {}
+    bid = (depth.get("buy") or [{}])[0]
+    ask = (depth.get("sell") or [{}])[0]
+    return Tick(iid, int(datetime.now(IST).timestamp() * 1e9), last_price=_opt(q.get("last_price")),
+                last_quantity=_opt(q.get("last_quantity")), bid=_opt(bid.get("price")) if bid.get("quantity") else None,
+                bid_quantity=_opt(bid.get("quantity")) if bid.get("quantity") else None,
+                ask=_opt(ask.get("price")) if ask.get("quantity") else None,
+                ask_quantity=_opt(ask.get("quantity")) if ask.get("quantity") else None, volume=_opt(q.get("volume")),
+                open=_opt(ohlc.get("open")), high=_opt(ohlc.get("high")), low=_opt(ohlc.get("low")), close=_opt(ohlc.get("close")),
+                open_interest=_opt(q.get("oi")), average_price=_opt(q.get("average_price")))
+
+
+def _d(value: Any) -> Decimal:
+    return value if isinstance(value, Decimal) else Decimal(str(value))
+
+
+def _opt(value: Any) -> Decimal | None:
+    return None if value is None else _d(value)

@@ -1,89 +1,155 @@
-"""Kite REST over httpx: the {status,data} envelope, error types mapped to core errors, and client-side
-rate limits per endpoint class (kite.md C5: quote 1/s, historical 3/s, orders 10/s, others 10/s)."""
+"""The Kite REST transport (kite.md C1-C4): headers, the envelope, rate limits, error translation.
+
+Every request carries X-Kite-Version: 3 and, once logged in, "Authorization: token api_key:access_token".
+GET and DELETE parameters go in the query string, POST and PUT as a form (the margin calculator takes
+JSON). Numbers in answers are parsed as Decimal, so prices stay exact. A 403 TokenException calls
+on_token_expired (once per token) before AuthError is raised. Logs name the method and path only: the
+query may hold tokens, so httpx's own request log is redacted too.
+"""
 from __future__ import annotations
 
-import asyncio
+import json
 import logging
-import time
-from collections import deque
+from collections.abc import Callable, Iterable, Mapping
+from decimal import Decimal
 from typing import Any
 
 import httpx
 
-from core.errors import AuthError, OrderRejected, RateLimited, TransportError, ValidationError, VenueError, VenueUnavailable
+from core.errors import AuthError, TransportError
+
+from .errors import KiteOutcomeUnknown, translate
+from .ratelimit import OTHER, KiteLimits, RateLimiter
 
 log = logging.getLogger(__name__)
-DEFAULT_LIMITS = {"quote": 1, "historical": 3, "orders": 10, "other": 10}
+Params = Mapping[str, Any] | Iterable[tuple[str, Any]]
+Progress = Callable[[int, int | None], None]  # (bytes so far, total bytes or None)
+_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
 
-class KiteTimeout(TransportError):
-    """A request went out and no answer came back in time."""
+class _RedactQuery(logging.Filter):
+    """Strip query strings (tokens) from httpx's request log lines."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.args and isinstance(record.args, tuple):
+            record.args = tuple(f"{a.scheme}://{a.netloc.decode()}{a.path}" if isinstance(a, httpx.URL) else a
+                                for a in record.args)
+        return True
 
 
-class _Window:
-    """At most `rate` calls in any one-second window; waits (asynchronously) for a slot."""
-
-    def __init__(self, rate: int) -> None:
-        self.rate, self.calls = rate, deque[float]()
-
-    async def acquire(self) -> None:
-        while True:
-            now = time.monotonic()
-            while self.calls and now - self.calls[0] >= 1.0:
-                self.calls.popleft()
-            if len(self.calls) < self.rate:
-                self.calls.append(now)
-                return
-            await asyncio.sleep(1.0 - (now - self.calls[0]) + 0.005)
+for _name in ("httpx", "httpcore"):
+    _logger = logging.getLogger(_name)
+    if not any(isinstance(f, _RedactQuery) for f in _logger.filters):
+        _logger.addFilter(_RedactQuery())
 
 
 class KiteRest:
-    def __init__(self, base_url: str, api_key: str, *, timeout_s: float = 10.0, limits: dict[str, int] | None = None,
-                 transport: httpx.AsyncBaseTransport | None = None) -> None:
+    """One API key's REST client: rate limited, with the session's token once set."""
+
+    def __init__(self, root: str, api_key: str, *, limits: KiteLimits = KiteLimits(), timeout_s: float = 7.0,
+                 transport: httpx.AsyncBaseTransport | None = None,
+                 on_token_expired: Callable[[str], None] | None = None) -> None:
+        self.root = root.rstrip("/")
         self.api_key = api_key
-        self.access_token = ""
-        self._http = httpx.AsyncClient(base_url=base_url.rstrip("/"), timeout=timeout_s, transport=transport,
-                                       headers={"X-Kite-Version": "3"})
-        self._limits = {k: _Window(v) for k, v in {**DEFAULT_LIMITS, **(limits or {})}.items()}
+        self.limiter = RateLimiter(limits)
+        self.on_token_expired = on_token_expired
+        self._access_token: str | None = None
+        self._http = httpx.AsyncClient(timeout=timeout_s, transport=transport,
+                                       headers={"X-Kite-Version": "3", "User-Agent": "shrivenquant-kite"})
+
+    @property
+    def access_token(self) -> str | None:
+        return self._access_token
+
+    @access_token.setter
+    def access_token(self, token: str | None) -> None:
+        self._access_token = token
 
     async def close(self) -> None:
         await self._http.aclose()
 
-    async def request(self, method: str, path: str, *, data: dict[str, Any] | None = None, params: Any = None,
-                      kind: str = "other", raw: bool = False) -> Any:
-        """Send a request; return `data` of the envelope (or the text for CSV). Raises core errors."""
-        await self._limits[kind].acquire()
-        headers = {"Authorization": f"token {self.api_key}:{self.access_token}"} if self.access_token else {}
+    async def request(self, method: str, path: str, params: Params = (), *, kind: str = OTHER, form: Params | None = None,
+                      json_body: Any = None, auth: bool = True, is_order: bool = False) -> Any:
+        """Send one request; return the envelope's data, or raise the translated core error.
+
+        is_order marks requests that change orders: a timeout after sending, a 5xx or a "timed out"
+        answer raises KiteOutcomeUnknown (never retried here).
+        """
+        headers = self._headers(auth)
+        await self.limiter.acquire(kind)
         try:
-            response = await self._http.request(method, path, data=data, params=params, headers=headers)
-        except httpx.TimeoutException as exc:
-            raise KiteTimeout(f"Kite {method} {path}: no answer ({type(exc).__name__})") from None
+            response = await self._http.request(method, self.root + path, params=_pairs(params), headers=headers,
+                                                data=dict(_pairs(form)) if form is not None else None, json=json_body)
+        except _NOT_SENT as exc:
+            raise TransportError(f"Kite {method} {path}: could not connect ({type(exc).__name__})") from None
         except httpx.HTTPError as exc:
+            if is_order:
+                raise KiteOutcomeUnknown(f"Kite {method} {path}: no answer ({type(exc).__name__})") from None
             raise TransportError(f"Kite {method} {path}: {type(exc).__name__}") from None
-        log.debug("Kite %s %s -> %s", method, path, response.status_code)  # never the query or the headers
-        if raw and response.status_code == 200:
-            return response.text
+        return self._decode(method, path, response, headers, is_order, kind)
+
+    async def download(self, path: str, progress: Progress | None = None, *, auth: bool = False) -> bytes:
+        """GET a CSV (the instruments dump) in chunks, reporting progress; return the (decompressed) bytes."""
+        await self.limiter.acquire(OTHER)
+        chunks: list[bytes] = []
         try:
-            body = response.json()
-        except ValueError:
-            raise VenueUnavailable(f"Kite {path}: HTTP {response.status_code}, not JSON", http_status=response.status_code) from None
-        if response.status_code == 200 and body.get("status") == "success":
+            async with self._http.stream("GET", self.root + path, headers=self._headers(auth)) as response:
+                if response.status_code != 200:
+                    await response.aread()
+                    self._decode("GET", path, response, {}, False, OTHER)
+                total = int(response.headers["content-length"]) if "content-length" in response.headers else None
+                async for chunk in response.aiter_bytes():
+                    chunks.append(chunk)
+                    if progress is not None:
+                        progress(response.num_bytes_downloaded, total)
+        except httpx.HTTPError as exc:
+            raise TransportError(f"Kite GET {path}: {type(exc).__name__}") from None
+        return b"".join(chunks)
+
+    def _headers(self, auth: bool) -> dict[str, str]:
+        if not auth:
+            return {}
+        if not self._access_token:
+            raise AuthError("Kite: not logged in (no access token)", code="TokenException")
+        return {"Authorization": f"token {self.api_key}:{self._access_token}"}
+
+    def _decode(self, method: str, path: str, response: httpx.Response, headers: Mapping[str, str], is_order: bool,
+                kind: str) -> Any:
+        content_type = response.headers.get("content-type", "")
+        body: Any = None
+        if "json" in content_type:
+            try:
+                body = json.loads(response.content, parse_float=Decimal)
+            except ValueError:
+                body = None
+        if response.status_code == 200 and isinstance(body, dict) and body.get("status") == "success":
             return body.get("data")
-        raise translate(response.status_code, str(body.get("error_type", "GeneralException")), str(body.get("message", "")),
-                        is_order=kind == "orders")
+        if response.status_code == 200 and "csv" in content_type:
+            return response.content
+        if response.status_code == 200 and body is None:
+            raise translate(502, {"error_type": "DataException", "message": f"unreadable answer ({content_type or 'no type'})"},
+                            is_order)
+        error = translate(response.status_code, body, is_order)
+        log.info("Kite %s %s -> %s %s", method, path, response.status_code, type(error).__name__)
+        if response.status_code == 429:
+            self.limiter.pause(kind, 1.0)
+        if isinstance(error, AuthError) and "Authorization" in headers and self.on_token_expired is not None:
+            expired = self._access_token
+            if expired:
+                self.on_token_expired(expired)
+        raise error
 
 
-def translate(status: int, error_type: str, message: str, is_order: bool = False) -> Exception:
-    """Map Kite's error types and HTTP codes to core errors (kite.md C4)."""
-    text = f"Kite {error_type}: {message}"
-    if status == 429:
-        return RateLimited(text, retry_after=1.0, http_status=status, code=error_type)
-    if error_type == "TokenException" or status == 403:
-        return AuthError(text, code=error_type, http_status=status)
-    if error_type == "InputException":
-        return ValidationError(text)
-    if error_type in ("OrderException", "MarginException", "HoldingException"):
-        return OrderRejected(text, code=error_type, http_status=status)
-    if status >= 500 or error_type in ("NetworkException", "DataException"):
-        return VenueUnavailable(text, code=error_type, http_status=status)
-    return VenueError(text, code=error_type, http_status=status)
+def _pairs(params: Params | None) -> list[tuple[str, str]]:
+    if params is None:
+        return []
+    items = params.items() if isinstance(params, Mapping) else params
+    return [(k, _wire(v)) for k, v in items if v is not None]
+
+
+def _wire(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, Decimal):
+        return format(value.normalize(), "f") if value == value.to_integral_value() else format(value, "f")
+    return str(value)

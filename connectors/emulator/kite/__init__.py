@@ -1,1 +1,1 @@
-"""The emulator's Kite Connect v3 protocol: login, REST envelope and the binary ticker."""
+"""The emulator's Kite Connect v3 servers: login redirect, REST and the binary Kite Ticker (see app.py)."""
