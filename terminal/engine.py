@@ -85,6 +85,7 @@ class Engine:
     strategies: StrategyManager | None = None
     emulator: EmulatorProcess | None = None
     balances: list[Balance] = field(default_factory=list)
+    holdings: list[dict[str, Any]] = field(default_factory=list)  # Kite demat holdings, as Kite reports them
     on_ready: list[Callable[[], None]] = field(default_factory=list)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
     _clients: list[VenueClient] = field(default_factory=list)  # every client built, connected or not
@@ -144,12 +145,16 @@ class Engine:
     async def _poll_accounts(self, every_s: float = 3.0) -> None:
         while True:
             balances: list[Balance] = []
+            holdings: list[dict[str, Any]] = []
             for venue, client in list(self.venues.items()):
                 try:
                     balances.extend(await client.balances())
+                    fetch = getattr(client, "holdings", None)  # only Kite has demat holdings
+                    if fetch is not None:
+                        holdings.extend(await fetch())
                 except ShrivenQuantError as exc:
-                    log.debug("%s: balances unavailable: %s", venue.value, exc)
-            self.balances = balances
+                    log.debug("%s: account snapshot unavailable: %s", venue.value, exc)
+            self.balances, self.holdings = balances, holdings
             await asyncio.sleep(every_s)
 
     async def stop(self) -> None:

@@ -28,6 +28,7 @@ from widgets.ladder.panel import OrderBookPanel
 from widgets.log_panel import LogPanel, QtLogHandler
 from widgets.strategy_panel import StrategyPanel
 from widgets.ticket import OrderTicket
+from widgets.trading.holdings import HoldingsPanel
 from widgets.trading.orders import OrdersPanel, TradesPanel
 from widgets.trading.positions import FundsPanel, PositionsPanel
 from widgets.trading.risk import RiskPanel
@@ -102,6 +103,7 @@ def build_panels(window: MainWindow, engine: Engine, keymap: Keymap, log_handler
     window.add_panel("orders", "Orders", orders, Bottom)
     window.add_panel("positions", "Positions", positions, Bottom, tabify_with="orders")
     window.add_panel("trades", "Trades", trades, Bottom, tabify_with="orders")
+    window.add_panel("holdings", "Holdings", HoldingsPanel(lambda: engine.holdings), Bottom, tabify_with="orders")
     window.add_panel("funds", "Funds", funds, Bottom, tabify_with="orders")
     window.add_panel("risk", "Risk", risk, Bottom, tabify_with="orders")
     window.add_panel("strategies", "Strategies", strategies, Bottom, tabify_with="orders")

@@ -5,10 +5,10 @@ from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
 from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QLabel, QStatusBar, QWidget
+from PySide6.QtWidgets import QLabel, QProgressBar, QStatusBar, QWidget
 
 from core.bus import EventBus
-from core.domain import ConnectionChanged, ConnectionStatus, Venue
+from core.domain import ConnectionChanged, ConnectionStatus, ProgressEvent, Venue
 from core.loop_monitor import LoopLagMonitor
 
 IST = ZoneInfo("Asia/Kolkata")
@@ -42,6 +42,15 @@ class TerminalStatusBar(QStatusBar):
         self.lag_label = QLabel("loop — ms")
         self.clock_label = QLabel()
         self.addWidget(self.profile_label)
+        self.progress_label = QLabel()
+        self.progress = QProgressBar()
+        self.progress.setMaximumWidth(160)
+        self.progress.setRange(0, 1000)
+        self.addWidget(self.progress_label)
+        self.addWidget(self.progress)
+        self.progress_label.hide()
+        self.progress.hide()
+        bus.subscribe(ProgressEvent, self.on_progress)
         self.addPermanentWidget(self.lag_label)
         self.addPermanentWidget(self.clock_label)
         bus.subscribe(ConnectionChanged, self.on_connection)
@@ -57,6 +66,18 @@ class TerminalStatusBar(QStatusBar):
     def venue_text(self, venue: Venue) -> str:
         label = self._venues.get(venue)
         return label.text() if label else ""
+
+    def on_progress(self, event: ProgressEvent) -> None:
+        """Show a long job's progress; hide it when done."""
+        done = event.fraction is not None and event.fraction >= 1.0
+        self.progress_label.setVisible(not done)
+        self.progress.setVisible(not done)
+        self.progress_label.setText(f"{event.task}: {event.detail}")
+        if event.fraction is None:
+            self.progress.setRange(0, 0)  # busy indicator: the total is unknown
+        else:
+            self.progress.setRange(0, 1000)
+            self.progress.setValue(int(event.fraction * 1000))
 
     def on_connection(self, event: ConnectionChanged) -> None:
         channels = self._channels.setdefault(event.venue, {})

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import importlib
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from core.bus import EventBus
+from core.domain import ProgressEvent
 from core.venue import VenueClient
 
 from .settings import Profile
@@ -55,4 +57,16 @@ def _kite_demo(bus: EventBus, endpoints: dict[str, str]) -> list[VenueClient]:
     except ImportError as exc:
         log.warning("Zerodha connector unavailable: %s", exc)
         return []
-    return [zerodha.demo_client(bus, endpoints, DEMO_KITE_KEY, DEMO_KITE_SECRET)]
+    client = zerodha.demo_client(bus, endpoints, DEMO_KITE_KEY, DEMO_KITE_SECRET)
+    client.progress = download_progress(bus, "Kite instruments")
+    return [client]
+
+
+def download_progress(bus: EventBus, task: str) -> Callable[[int, int | None], None]:
+    """A (bytes done, total) callback that publishes ProgressEvent for the status bar."""
+
+    def report(done: int, total: int | None) -> None:
+        fraction = min(1.0, done / total) if total else None
+        bus.publish(ProgressEvent(task, fraction, f"{done / 1e6:.1f} MB" + (f" of {total / 1e6:.1f} MB" if total else "")))
+
+    return report

@@ -76,3 +76,15 @@ class ConnectionChanged:
     channel: str  # "rest", "market", "user", "ticker"
     status: ConnectionStatus
     detail: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ProgressEvent:
+    """Progress of a long job (an instruments download, a backfill) for the status bar.
+
+    fraction is 0..1, or None when the total is unknown; a fraction of 1.0 means done.
+    """
+
+    task: str
+    fraction: float | None
+    detail: str = ""

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from core.bus import EventBus
-from core.domain import InstrumentId, OrderRequest, OrderStatus, OrderType, Product, Side, TimeInForce, Venue
+from core.domain import InstrumentId, OrderRequest, OrderStatus, OrderType, Product, ProgressEvent, Side, TimeInForce, Venue
 from core.errors import RiskRejected
 from core.trading.events import ReconciliationReport
 from terminal.engine import Engine
@@ -29,11 +29,15 @@ async def until(predicate: Any, timeout: float = 15.0) -> None:
         await asyncio.sleep(0.05)
 
 
+PROGRESS: list[ProgressEvent] = []
+
+
 def engine(tmp_path: Path) -> tuple[Engine, list[ReconciliationReport]]:
     settings = Settings.load(tmp_path / "settings.toml", tmp_path / "data")
     bus = EventBus()
     reports: list[ReconciliationReport] = []
     bus.subscribe(ReconciliationReport, reports.append)
+    bus.subscribe(ProgressEvent, PROGRESS.append)
     return Engine(settings, settings.profile("demo"), bus, build_venues), reports
 
 
@@ -43,6 +47,8 @@ async def test_orders_fill_persist_and_reconcile_across_a_restart(tmp_path: Path
     await first.start(subscribe=[BTC, INFY])
     try:
         assert {Venue.BINANCE, Venue.BINANCE_USDM, Venue.ZERODHA} <= set(first.venues)
+        assert PROGRESS and PROGRESS[-1].task == "Kite instruments" and PROGRESS[-1].fraction == 1.0  # the download reported
+        await until(lambda: bool(first.holdings))  # Kite demat holdings reach the engine (Holdings panel)
         await until(lambda: first.market.last_price(BTC) is not None and first.market.last_price(INFY) is not None)
         last = first.market.last_price(BTC)
         assert last is not None

@@ -7,7 +7,7 @@ from PySide6.QtWidgets import QLabel
 from pytestqt.qtbot import QtBot
 
 from core.bus import EventBus
-from core.domain import ConnectionChanged, ConnectionStatus, Venue
+from core.domain import ConnectionChanged, ConnectionStatus, ProgressEvent, Venue
 from core.loop_monitor import LoopLagMonitor
 from terminal.main_window import MainWindow
 from terminal.status_bar import TerminalStatusBar
@@ -61,3 +61,15 @@ def test_duplicate_panel_key_is_refused(qtbot: QtBot, tmp_path: Path) -> None:
         assert "already exists" in str(exc)
     else:
         raise AssertionError("expected ValueError")
+
+
+def test_status_bar_shows_progress_until_done(qtbot: QtBot, tmp_path: Path) -> None:
+    window, bus = make_window(qtbot, tmp_path, [])
+    window.show()
+    bus.publish(ProgressEvent("Kite instruments", 0.4, "2.0 MB of 5.0 MB"))
+    assert window.status.progress.isVisible() and window.status.progress.value() == 400
+    assert window.status.progress_label.text() == "Kite instruments: 2.0 MB of 5.0 MB"
+    bus.publish(ProgressEvent("Kite instruments", None, "3.1 MB"))
+    assert window.status.progress.maximum() == 0  # busy: total unknown
+    bus.publish(ProgressEvent("Kite instruments", 1.0, "5.0 MB of 5.0 MB"))
+    assert not window.status.progress.isVisible()

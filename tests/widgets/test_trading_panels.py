@@ -113,3 +113,16 @@ def test_risk_panel_bars_rejections_and_kill_switch(qtbot: QtBot, qloop: Any, sp
     panel.kill.click()
     spin()
     assert engaged == [True]
+
+
+def test_holdings_panel_shows_rows_and_totals(qtbot: QtBot) -> None:
+    from widgets.trading.holdings import HoldingsPanel
+
+    rows = [{"tradingsymbol": "INFY", "exchange": "NSE", "quantity": 10, "t1_quantity": 0, "average_price": 1500, "last_price": 1550.5,
+             "pnl": 505, "day_change_percentage": -0.42}]
+    panel = HoldingsPanel(lambda: rows)
+    qtbot.addWidget(panel)
+    panel.refresh()
+    m = panel.model
+    assert [m.data(m.index(0, c)) for c in (0, 2, 4, 5, 6, 7)] == ["INFY", "10", "1,500.00", "1,550.50", "505.00", "-0.42"]
+    assert panel.totals.text() == "Invested 15,000.00   Current 15,505.00   P&L +505.00"
