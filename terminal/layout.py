@@ -15,7 +15,7 @@ from typing import Any
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QWidget
+from PySide6.QtWidgets import QApplication, QWidget
 
 from core import options
 from core.chain.model import OptionChainModel
@@ -26,6 +26,7 @@ from widgets.keymap import ACTIONS, Keymap
 from widgets.keymap_dialog import HotkeyHelp, KeymapDialog
 from widgets.ladder.panel import OrderBookPanel
 from widgets.log_panel import LogPanel, QtLogHandler
+from widgets.notifications import Notifier, ToastArea
 from widgets.strategy_panel import StrategyPanel
 from widgets.ticket import OrderTicket
 from widgets.trading.holdings import HoldingsPanel
@@ -39,7 +40,6 @@ from .main_window import MainWindow
 
 log = logging.getLogger(__name__)
 Left, Right, Bottom = Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.RightDockWidgetArea, Qt.DockWidgetArea.BottomDockWidgetArea
-Top = Qt.DockWidgetArea.TopDockWidgetArea
 
 
 @dataclass
@@ -56,6 +56,8 @@ class Panels:
     chain: OptionChainPanel
     strategies: StrategyPanel
     log: LogPanel
+    toasts: ToastArea
+    notifier: Notifier
     extra: dict[str, QWidget] = field(default_factory=dict)
 
 
@@ -95,10 +97,14 @@ def build_panels(window: MainWindow, engine: Engine, keymap: Keymap, log_handler
     strategies = StrategyPanel(_Lazy(engine, "strategies"), _strategy_dir())
     log_panel = LogPanel(log_handler)
 
+    corner, area = Qt.Corner, Qt.DockWidgetArea  # side columns run the full height; bottom tabs sit between them
+    for c, a in ((corner.TopLeftCorner, Left), (corner.BottomLeftCorner, Left), (corner.TopRightCorner, Right),
+                 (corner.BottomRightCorner, Right)):
+        window.setCorner(c, a)
     window.add_panel("watchlist", "Watchlist", watch, Left)
     window.add_panel("book", "Order book", book, Left)
-    window.add_panel("chain", "Option chain", chain, Top)
-    window.add_panel("builder", "Strategy builder", builder, Top, tabify_with="chain")
+    window.add_document("chain", "Option chain", chain)
+    window.add_document("builder", "Strategy builder", builder)
     window.add_panel("ticket", "Order ticket", ticket, Right)
     window.add_panel("orders", "Orders", orders, Bottom)
     window.add_panel("positions", "Positions", positions, Bottom, tabify_with="orders")
@@ -109,8 +115,9 @@ def build_panels(window: MainWindow, engine: Engine, keymap: Keymap, log_handler
     window.add_panel("strategies", "Strategies", strategies, Bottom, tabify_with="orders")
     window.add_panel("log", "Log", log_panel, Bottom, tabify_with="orders")
     window.docks["orders"].raise_()
-    window.docks["chain"].raise_()
-    panels = Panels(watch, book, ticket, orders, positions, risk, builder, chain, strategies, log_panel)
+    toasts = ToastArea(window)
+    notifier = Notifier(engine.bus, toasts.show_notice, sound=bool(engine.profile.options.get("notification_sound", False)))
+    panels = Panels(watch, book, ticket, orders, positions, risk, builder, chain, strategies, log_panel, toasts, notifier)
 
     def on_ready() -> None:
         instruments = list(engine.catalog)
@@ -138,12 +145,16 @@ def build_panels(window: MainWindow, engine: Engine, keymap: Keymap, log_handler
 
 
 def size_default_layout(window: MainWindow) -> None:
-    """Proportions of the default layout (applied once the window is shown; a saved layout wins)."""
+    """Proportions of the default layout (applied once the window is shown; a saved layout wins).
+
+    Left column: watchlist over a tall ladder; right column: the ticket; centre: the document tabs
+    (charts, chain, builder) over the orders, positions and other bottom tabs.
+    """
     d = window.docks
-    window.resizeDocks([d["watchlist"], d["ticket"]], [int(window.width() * 0.62), int(window.width() * 0.38)], Qt.Orientation.Horizontal)
-    window.resizeDocks([d["chain"], d["watchlist"], d["orders"]], [int(window.height() * 0.32), int(window.height() * 0.52),
-                                                                   int(window.height() * 0.16)], Qt.Orientation.Vertical)
-    window.resizeDocks([d["watchlist"], d["book"]], [int(window.height() * 0.17), int(window.height() * 0.35)], Qt.Orientation.Vertical)
+    w, h = window.width(), window.height()
+    window.resizeDocks([d["watchlist"], d["ticket"]], [int(w * 0.25), int(w * 0.19)], Qt.Orientation.Horizontal)
+    window.resizeDocks([d["watchlist"], d["book"]], [int(h * 0.36), int(h * 0.64)], Qt.Orientation.Vertical)
+    window.resizeDocks([d["orders"]], [int(h * 0.34)], Qt.Orientation.Vertical)
 
 
 def _safe_leg(builder: StrategyBuilder, iid: InstrumentId, side: Side) -> None:
@@ -169,6 +180,10 @@ def bind_hotkeys(window: MainWindow, panels: Panels, engine: Engine, keymap: Key
     """Create one window-wide QAction per keymap action; return them by name."""
 
     def ticket(side: Side) -> None:
+        focus = QApplication.focusWidget()
+        if panels.ticket.instrument is not None and focus is not None and panels.ticket.isAncestorOf(focus):
+            panels.ticket.set_side(side)  # in the ticket, F1/F2 switch its side; they never swap its instrument
+            return
         row = panels.watchlist.table.current_row()
         iid = row.instrument_id if row is not None else (panels.book.instrument.id if panels.book.instrument else None)
         if iid is not None:
@@ -182,6 +197,15 @@ def bind_hotkeys(window: MainWindow, panels: Panels, engine: Engine, keymap: Key
             view.setCurrentIndex(panels.watchlist.table.proxy.index(row, 0))
             panels.watchlist._emit_selected()
 
+    def close_ticket() -> None:
+        """Esc: close the ticket when it has the keyboard, else clear the search box; nothing else."""
+        focus = QApplication.focusWidget()
+        if focus is not None and panels.ticket.isAncestorOf(focus):
+            window.docks["ticket"].hide()
+            panels.watchlist.table.view.setFocus()
+        elif focus is panels.watchlist.search.edit:
+            panels.watchlist.search.edit.clear()
+
     def cancel_all() -> None:
         if engine.stack is not None:
             asyncio.ensure_future(engine.stack.api.cancel_all())
@@ -194,22 +218,31 @@ def bind_hotkeys(window: MainWindow, panels: Panels, engine: Engine, keymap: Key
     handlers = {
         "buy_ticket": lambda: ticket(Side.BUY),
         "sell_ticket": lambda: ticket(Side.SELL),
-        "close_ticket": lambda: window.docks["ticket"].hide() if window.docks["ticket"].isVisible() else None,
+        "close_ticket": close_ticket,
         "cancel_all": cancel_all,
         "kill_switch": kill,
         "focus_watchlist": lambda: window.focus_panel("watchlist"),
         "focus_book": lambda: window.focus_panel("book"),
-        "focus_chart": lambda: window.focus_panel("chart") if "chart" in window.docks else None,
+        "focus_chart": lambda: window.focus_panel("chart") if "chart" in window.documents else None,
         "focus_orders": lambda: window.focus_panel("orders"),
         "focus_positions": lambda: window.focus_panel("positions"),
-        "focus_chain": lambda: window.focus_panel("chain") if "chain" in window.docks else None,
+        "focus_chain": lambda: window.focus_panel("chain"),
         "focus_search": lambda: (window.focus_panel("watchlist"), panels.watchlist.search.edit.setFocus()),
         "next_instrument": lambda: step_instrument(1),
         "prev_instrument": lambda: step_instrument(-1),
         "centre_ladder": lambda: panels.book._centre(),
-        "help": lambda: HotkeyHelp(keymap, [("Ladder: centre on last", "C"), ("Ladder: scroll", "Up / Down / PgUp / PgDn"),
-                                            ("Watchlist: chart / chain", "C / O")], window).exec(),
+        "help": lambda: show_help(),
     }
+
+    def show_help() -> None:
+        extra = [("Ladder: centre on last", "C"), ("Ladder: scroll", "Up / Down / PgUp / PgDn"),
+                 ("Watchlist: ticket / chart / chain / remove", "Enter / C / O / Delete"),
+                 ("Orders: cancel / modify the selected order", "Delete / M or Enter")]
+        dialog = HotkeyHelp(keymap, extra, window)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        panels.extra["help"] = dialog
+        dialog.open()  # not modal to the loop: feeds keep running while it is shown
+
     actions: dict[str, QAction] = {}
     menu = window.menuBar().addMenu("&Trade")
     for action in ACTIONS:

@@ -1,4 +1,8 @@
-"""The main window: dockable panels, menus, the status bar, and the layout saved per profile."""
+"""The main window: a document area of tabs in the centre (charts, option chain, strategy builder...),
+dockable panels around it, menus, the status bar, and the layout saved per profile.
+
+The centre is a real central widget so that it, not the side columns, takes the room a window gains.
+"""
 from __future__ import annotations
 
 import base64
@@ -9,14 +13,14 @@ from pathlib import Path
 
 from PySide6.QtCore import QByteArray, Qt
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
-from PySide6.QtWidgets import QApplication, QDockWidget, QMainWindow, QMessageBox, QWidget
+from PySide6.QtWidgets import QApplication, QDockWidget, QMainWindow, QMessageBox, QTabWidget, QWidget
 
 from widgets.style import THEMES, load_theme
 
 from .status_bar import TerminalStatusBar
 
 log = logging.getLogger(__name__)
-LAYOUT_VERSION = 1
+LAYOUT_VERSION = 2  # 2: chain and builder moved from docks to the central document tabs
 
 Area = Qt.DockWidgetArea
 
@@ -35,6 +39,14 @@ class MainWindow(QMainWindow):
         self.status = status_bar
         self.layout_path = layout_path
         self.docks: dict[str, QDockWidget] = {}
+        self.documents: dict[str, QWidget] = {}
+        self.workspace = QTabWidget()
+        self.workspace.setObjectName("workspace")
+        self.workspace.setDocumentMode(True)
+        self.workspace.setMovable(True)
+        self.workspace.setTabsClosable(True)
+        self.workspace.tabCloseRequested.connect(self._close_document)
+        self.setCentralWidget(self.workspace)
         self._on_close = on_close
         self._closing = False
         self._build_menus()
@@ -58,8 +70,34 @@ class MainWindow(QMainWindow):
         self.view_menu.addAction(dock.toggleViewAction())
         return dock
 
+    def add_document(self, key: str, title: str, widget: QWidget, closable: bool = False) -> None:
+        """Add a tab to the central area; closable tabs (charts) get a close button."""
+        if key in self.documents or key in self.docks:
+            raise ValueError(f"panel {key!r} already exists")
+        index = self.workspace.addTab(widget, title)
+        self.documents[key] = widget
+        if not closable:
+            for side in (self.workspace.tabBar().ButtonPosition.RightSide, self.workspace.tabBar().ButtonPosition.LeftSide):
+                self.workspace.tabBar().setTabButton(index, side, None)  # type: ignore[arg-type]
+
+    def remove_document(self, key: str) -> None:
+        widget = self.documents.pop(key)
+        self.workspace.removeTab(self.workspace.indexOf(widget))
+        widget.deleteLater()
+
+    def _close_document(self, index: int) -> None:
+        widget = self.workspace.widget(index)
+        for key, doc in list(self.documents.items()):
+            if doc is widget:
+                self.remove_document(key)
+
     def focus_panel(self, key: str) -> None:
-        """Show, raise and focus a panel (used by hotkeys)."""
+        """Show, raise and focus a panel or a document tab (used by hotkeys)."""
+        if key in self.documents:
+            widget = self.documents[key]
+            self.workspace.setCurrentWidget(widget)
+            widget.setFocus()
+            return
         dock = self.docks[key]
         dock.show()
         dock.raise_()

@@ -81,6 +81,13 @@ class RowTableModel(QAbstractTableModel, Generic[R]):
     def row_at(self, row: int) -> R:
         return self._rows[row]
 
+    def row_of(self, key: Hashable) -> int | None:
+        """The index of the row with this key, or None."""
+        try:
+            return self._keys.index(key)
+        except ValueError:
+            return None
+
     def set_rows(self, rows: Sequence[R]) -> None:
         """Replace the rows; emit cell changes when the keys are unchanged, else reset."""
         keys = [self._key(r) for r in rows]
@@ -243,6 +250,18 @@ class DataTable(QWidget):
         if not index.isValid():
             return None
         return self.model.row_at(self.proxy.mapToSource(index).row())
+
+    def select_key(self, key: Hashable) -> bool:
+        """Make the row with this key current and selected (False if it is not shown)."""
+        row = self.model.row_of(key)
+        if row is None:
+            return False
+        index = self.proxy.mapFromSource(self.model.index(row, 0))
+        if not index.isValid():
+            return False
+        self.view.setCurrentIndex(index)
+        self.view.selectRow(index.row())
+        return True
 
     def copy_selection(self) -> str:
         """Copy the selected rows as CSV to the clipboard; return the text."""

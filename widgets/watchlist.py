@@ -75,7 +75,7 @@ class WatchlistPanel(QWidget):
         add_list = QPushButton("+ List")
         add_list.clicked.connect(self._ask_new_list)
         self.search = InstrumentSearch(catalog)
-        self.search.chosen.connect(self.add_instrument)
+        self.search.chosen.connect(self._add_from_search)
         self.model: RowTableModel[WatchRow] = RowTableModel(COLUMNS, key=lambda r: r.instrument_id)
         self.table = DataTable(self.model, "Filter rows…")
         self.table.filter.hide()  # the search box above adds instruments; lists are short enough not to filter
@@ -115,6 +115,13 @@ class WatchlistPanel(QWidget):
             items.append(instrument_id)
             self.save()
         self.refresh()
+
+    def _add_from_search(self, instrument_id: InstrumentId) -> None:
+        """Add the chosen instrument and put the keyboard on its row, ready for F1/F2, C or O."""
+        self.add_instrument(instrument_id)
+        if self.table.select_key(instrument_id):
+            self.table.view.setFocus()
+            self.selected.emit(instrument_id)
 
     def remove_selected(self) -> None:
         chosen = {r.instrument_id for r in self.table.selected_rows()}

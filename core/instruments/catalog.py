@@ -8,13 +8,13 @@ symbols first. A plain scan of 100,000 keys per token stays within a few millise
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timezone
 
 from core.domain import Instrument, InstrumentId, InstrumentKind, Venue
 from core.errors import UnknownInstrument
 
 _KIND_RANK = {InstrumentKind.INDEX: 0, InstrumentKind.EQUITY: 1, InstrumentKind.SPOT: 1, InstrumentKind.FUTURE: 2, InstrumentKind.OPTION: 3}
-_FAR = datetime.max
+_FAR = float("inf")
 
 
 class InstrumentCatalog:
@@ -79,7 +79,7 @@ class InstrumentCatalog:
         if not tokens:
             return []
         first = tokens[0]
-        hits: list[tuple[tuple[int, int, datetime, int, str], Instrument]] = []
+        hits: list[tuple[tuple[int, int, float, int, str], Instrument]] = []
         keys, symbols, items = self._keys, self._symbols, self._items
         for i, key in enumerate(keys):
             if first not in key or not all(t in key for t in tokens[1:]):
@@ -87,9 +87,16 @@ class InstrumentCatalog:
             sym = symbols[i]
             rank = 0 if sym == first else 1 if sym.startswith(first) else 2 if first in sym else 3
             inst = items[i]
-            hits.append(((rank, _KIND_RANK.get(inst.kind, 4), inst.expiry or _FAR, len(sym), sym), inst))
+            hits.append(((rank, _KIND_RANK.get(inst.kind, 4), _expiry_rank(inst.expiry), len(sym), sym), inst))
         hits.sort(key=lambda h: h[0])
         return [inst for _, inst in hits[:limit]]
+
+
+def _expiry_rank(expiry: datetime | None) -> float:
+    """Sort key of an expiry: venues give aware (Kite, IST) or naive (UTC) times; no expiry sorts last."""
+    if expiry is None:
+        return _FAR
+    return (expiry if expiry.tzinfo is not None else expiry.replace(tzinfo=timezone.utc)).timestamp()
 
 
 def _key(inst: Instrument) -> str:

@@ -137,8 +137,8 @@ class OptionChainPanel(QWidget):
             f"{chain.underlying}  spot {_n(snap.spot)}   fut {_n(snap.future)}   basis {basis}   "
             f"PCR {_n(snap.pcr, 2)}   max pain {_n(snap.max_pain, 0)}   ATM IV {_n(snap.atm_iv * 100, 2)}%   "
             f"T {snap.t_years * 365:.2f} d")
-        self.call_curve.setData(snap.strikes, snap.calls["iv"] * 100, connect="finite")
-        self.put_curve.setData(snap.strikes, snap.puts["iv"] * 100, connect="finite")
+        for curve, ivs in ((self.call_curve, snap.calls["iv"]), (self.put_curve, snap.puts["iv"])):
+            _plot_smile(curve, snap.strikes, ivs * 100)
         self._term_structure(chain)
 
     def _term_structure(self, chain: OptionChainModel) -> None:
@@ -202,3 +202,12 @@ class OptionChainPanel(QWidget):
 
 def _n(value: float | None, decimals: int = 2) -> str:
     return "–" if value is None or np.isnan(value) else f"{value:,.{decimals}f}"
+
+
+def _plot_smile(curve: pg.PlotDataItem, strikes: np.ndarray, ivs: np.ndarray) -> None:
+    """Plot the IVs that exist; with none yet (no quotes) clear the curve rather than plot NaN everywhere."""
+    finite = np.isfinite(ivs)
+    if finite.any():
+        curve.setData(strikes, ivs, connect="finite")
+    else:
+        curve.setData([], [])

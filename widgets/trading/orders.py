@@ -6,7 +6,8 @@ from collections.abc import Callable
 from datetime import datetime, timezone
 from decimal import Decimal, InvalidOperation
 
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer
+from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import QHBoxLayout, QInputDialog, QLabel, QPushButton, QTabWidget, QVBoxLayout, QWidget
 
 from core.bus import EventBus
@@ -43,7 +44,11 @@ ORDER_COLUMNS: list[Column[Order]] = [
 
 
 class OrdersPanel(QWidget):
-    """Two tabs: open orders (cancel, modify, cancel all) and completed orders."""
+    """Two tabs: open orders (cancel, modify, cancel all) and completed orders.
+
+    Keyboard: on an open order, Delete cancels it and Enter or M opens the modify box (new price, Enter
+    sends, Esc leaves the order alone). The box is not modal, so feeds keep running while it is open.
+    """
 
     def __init__(self, orders: Callable[[], list[Order]], entry: OrderEntry, cancel_all: Callable[[], object],
                  parent: QWidget | None = None) -> None:
@@ -54,6 +59,8 @@ class OrdersPanel(QWidget):
         self.open_model: RowTableModel[Order] = RowTableModel(ORDER_COLUMNS, key=lambda o: o.client_order_id)
         self.done_model: RowTableModel[Order] = RowTableModel(ORDER_COLUMNS, key=lambda o: o.client_order_id)
         self.open_table, self.done_table = DataTable(self.open_model), DataTable(self.done_model)
+        self.open_table.view.installEventFilter(self)
+        self.modify_box: QInputDialog | None = None
         self.tabs = QTabWidget()
         self.tabs.addTab(self.open_table, "Open")
         self.tabs.addTab(self.done_table, "Completed")
@@ -88,19 +95,38 @@ class OrdersPanel(QWidget):
             run_async(self.entry.cancel(order.client_order_id), self._error)
 
     def modify_selected(self) -> None:
+        """Ask for the selected open order's new price (the box sends on Enter)."""
         order = self.open_table.current_row()
         if order is None or order.status is OrderStatus.CANCEL_PENDING:
             return
-        text, ok = QInputDialog.getText(self, "Modify order", f"New price for {order.instrument_id.symbol} "
-                                        f"{order.side.value} {order.quantity.normalize():f}:", text=str(order.price or ""))
-        if not ok:
-            return
+        box = QInputDialog(self)
+        box.setWindowTitle("Modify order")
+        box.setLabelText(f"New price for {order.instrument_id.symbol} {order.side.value} {(order.quantity or 0):f}:")
+        box.setTextValue(f"{order.price:f}" if order.price is not None else "")
+        box.textValueSelected.connect(lambda text: self._send_modify(order, text))
+        box.finished.connect(box.deleteLater)
+        self.modify_box = box
+        box.open()
+
+    def _send_modify(self, order: Order, text: str) -> None:
+        self.modify_box = None
         try:
             price = Decimal(text.strip())
         except InvalidOperation:
             self._error(ValueError(f"{text!r} is not a price"))
             return
         run_async(self.entry.modify(order.client_order_id, price=price), self._error)
+
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802
+        if obj is self.open_table.view and isinstance(event, QKeyEvent) and event.type() == QEvent.Type.KeyPress:
+            key = event.key()
+            if key in (Qt.Key.Key_Delete, Qt.Key.Key_Backspace):
+                self.cancel_selected()
+                return True
+            if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter, Qt.Key.Key_M):
+                self.modify_selected()
+                return True
+        return False
 
     def cancel_everything(self) -> None:
         result = self._cancel_all()

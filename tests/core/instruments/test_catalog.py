@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal as D
 
 import pytest
@@ -71,3 +71,13 @@ def test_search_scales_to_a_full_instrument_dump() -> None:
     assert len(cat) == 100_000
     hits = cat.search("opt9999", limit=5)
     assert hits[0].symbol == "OPT9999"
+
+
+def test_search_orders_aware_and_naive_expiries_together() -> None:
+    """Kite expiries carry IST, others are naive UTC: one search over both must still rank by time."""
+    ist = timezone(timedelta(hours=5, minutes=30))
+    near = option(25000, OptionRight.CALL, datetime(2025, 12, 30, 15, 30, tzinfo=ist), "NIFTY25DEC25000CE")
+    far = option(25000, OptionRight.CALL, datetime(2026, 1, 27, 10, 0), "NIFTY26JAN25000CE")  # naive: UTC
+    perpetual = Instrument(InstrumentId(Venue.BINANCE_USDM, "NIFTYUSDT"), InstrumentKind.FUTURE, "PERP", D("0.1"), D("1"))
+    found = InstrumentCatalog([perpetual, far, near]).search("nifty")
+    assert [i.symbol for i in found] == ["NIFTYUSDT", "NIFTY25DEC25000CE", "NIFTY26JAN25000CE"]
