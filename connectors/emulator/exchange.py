@@ -180,8 +180,9 @@ class Exchange:
     def recent_trades(self, market: str, symbol: str, limit: int = 500) -> list[PublicTrade]:
         return list(self.books[(market, symbol)].trades)[-limit:]
 
-    def candles(self, market: str, symbol: str, interval_s: int, start_ns: int, end_ns: int) -> list[Candle]:
-        return self.books[(market, symbol)].candles.query(interval_s, start_ns, end_ns)
+    def candles(self, market: str, symbol: str, interval_s: int, start_ns: int, end_ns: int,
+                origin_ns: int = 0) -> list[Candle]:
+        return self.books[(market, symbol)].candles.query(interval_s, start_ns, end_ns, origin_ns)
 
     def balances(self, account: str) -> list[AccountBalance]:
         return self.accounts[account].balance_list()

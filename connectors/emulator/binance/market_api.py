@@ -19,6 +19,12 @@ from .state import ServerState
 INTERVALS = {"1s": 1, "1m": 60, "3m": 180, "5m": 300, "15m": 900, "30m": 1800, "1h": 3600, "2h": 7200, "4h": 14400,
              "6h": 21600, "8h": 28800, "12h": 43200, "1d": 86400, "3d": 259200, "1w": 604800, "1M": 2592000}
 NS = 1_000_000_000
+WEEK_ORIGIN_NS = 4 * 86_400 * NS  # Binance weeks start on Monday 00:00 UTC; 1970-01-05 was a Monday
+
+
+def kline_origin_ns(interval: str) -> int:
+    """Where an interval's buckets are anchored: Monday for weeks, the UTC epoch otherwise."""
+    return WEEK_ORIGIN_NS if interval == "1w" else 0
 
 
 def depth_weight(params: dict[str, str], futures: bool = False) -> int:
@@ -128,7 +134,8 @@ def klines(state: ServerState, params: dict[str, str]) -> list[list[Any]]:
     now_ns = state.exchange.now_ns()
     end_ns = min(end * 1_000_000 if end is not None else now_ns, now_ns)
     start_ns = start * 1_000_000 if start is not None else end_ns - (limit + 1) * step * NS
-    candles = [c for c in state.exchange.candles(state.market, m.symbol, step, max(start_ns, 0), end_ns)
+    candles = [c for c in state.exchange.candles(state.market, m.symbol, step, max(start_ns, 0), end_ns,
+                                                 kline_origin_ns(interval))
                if start_ns <= c.start_ns <= end_ns]
     candles = candles[:limit] if start is not None else candles[-limit:]
     f = state.futures

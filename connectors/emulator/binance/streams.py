@@ -22,7 +22,7 @@ from ..contract import DepthUpdate, OrderState, PublicTrade
 from . import stream_names
 from .filters import fmt
 from .formats import ms
-from .market_api import INTERVALS
+from .market_api import INTERVALS, kline_origin_ns
 from .state import ServerState
 from .stream_names import StreamName
 from .wsconn import WsConnection, read_loop
@@ -327,7 +327,8 @@ class StreamHub:
         for name in [n for n in self._subs if "@kline_" in n]:
             stream = self._parsed[name]
             step_ns = INTERVALS[stream.interval] * 1_000_000_000
-            bucket = now_ns // step_ns * step_ns
+            origin = kline_origin_ns(stream.interval)
+            bucket = (now_ns - origin) // step_ns * step_ns + origin
             previous = self._kline_bucket.get(name)
             if previous is not None and previous < bucket:
                 self._send_kline(stream, previous, step_ns, closed=True)
@@ -336,7 +337,8 @@ class StreamHub:
 
     def _send_kline(self, stream: StreamName, start_ns: int, step_ns: int, closed: bool) -> None:
         candles = [c for c in self.state.exchange.candles(self.state.market, stream.symbol, step_ns // 1_000_000_000,
-                                                          start_ns, start_ns + step_ns - 1) if c.start_ns == start_ns]
+                                                          start_ns, start_ns + step_ns - 1, kline_origin_ns(stream.interval))
+                   if c.start_ns == start_ns]
         if not candles:
             return
         c = candles[-1]

@@ -24,6 +24,9 @@ INTERVALS = {"minute": 60, "3minute": 180, "5minute": 300, "10minute": 600, "15m
 MAX_SPAN_DAYS = {"minute": 60, "3minute": 100, "5minute": 100, "10minute": 100, "15minute": 200, "30minute": 200,
                  "60minute": 400, "day": 2000}
 CIRCUIT = Decimal("0.20")
+# Kite's candles: days start at 00:00 IST, intraday candles are anchored to the 09:15 IST open
+DAY_ORIGIN_NS = int(datetime(1970, 1, 1, tzinfo=IST).timestamp()) * 1_000_000_000
+SESSION_ORIGIN_NS = int(datetime(1970, 1, 1, 9, 15, tzinfo=IST).timestamp()) * 1_000_000_000
 
 
 def kite_markets(exchange: ExchangeApi) -> list[Market]:
@@ -122,8 +125,9 @@ def historical(exchange: ExchangeApi, token: str, interval: str, params: dict[st
     if (end - start).days > MAX_SPAN_DAYS[interval]:
         raise input_error(f"interval exceeds max limit: {MAX_SPAN_DAYS[interval]} days")
     with_oi = params.get("oi") in ("1", "true")
+    origin = DAY_ORIGIN_NS if interval == "day" else SESSION_ORIGIN_NS
     candles = exchange.candles(market.market, market.symbol, INTERVALS[interval], int(start.timestamp() * 1e9),
-                               int(end.timestamp() * 1e9))
+                               int(end.timestamp() * 1e9), origin)
     rows = []
     for c in candles:
         row: list[Any] = [datetime.fromtimestamp(c.start_ns / 1e9, IST).strftime("%Y-%m-%dT%H:%M:%S%z"), c.open, c.high, c.low,

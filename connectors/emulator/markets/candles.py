@@ -1,4 +1,8 @@
-"""One-minute candles per book (generated history, then live), served at any multiple of a minute."""
+"""One-minute candles per book (generated history, then live), served at any multiple of a minute.
+
+Buckets are aligned to an origin: the UTC epoch by default (Binance), or a venue's own anchor, such as
+Kite's 00:00 IST for day candles and the 09:15 IST session open for intraday ones.
+"""
 from __future__ import annotations
 
 from decimal import Decimal
@@ -49,21 +53,24 @@ class CandleSeries:
     def last_close(self) -> float | None:
         return float(self._data[self.n - 1, 4]) if self.n else None
 
-    def query(self, interval_s: int, start_ns: int, end_ns: int) -> list[Candle]:
-        """Candles of `interval_s` (a multiple of 60, or a day) between start and end, aggregated from minutes."""
+    def query(self, interval_s: int, start_ns: int, end_ns: int, origin_ns: int = 0) -> list[Candle]:
+        """Candles of `interval_s` (a multiple of 60, or a day) between start and end, aggregated from minutes.
+
+        Bucket starts are origin_ns plus a whole number of intervals (origin_ns a multiple of a minute).
+        """
         rows = self._data[: self.n]
         rows = rows[(rows[:, 0] >= start_ns - start_ns % MINUTE_NS) & (rows[:, 0] <= end_ns)]
         if not len(rows):
             return []
         step = max(60, interval_s) * 10**9
-        keys = (rows[:, 0] // step).astype(np.int64)
+        keys = ((rows[:, 0] - origin_ns) // step).astype(np.int64)
         cut = np.flatnonzero(np.diff(keys)) + 1
         starts = np.concatenate(([0], cut))
         ends = np.concatenate((cut, [len(rows)]))
         out = []
         for a, b in zip(starts, ends):
             chunk = rows[a:b]
-            out.append(Candle(int(keys[a] * step), _d(chunk[0, 1]), _d(chunk[:, 2].max()), _d(chunk[:, 3].min()), _d(chunk[-1, 4]),
+            out.append(Candle(int(keys[a] * step + origin_ns), _d(chunk[0, 1]), _d(chunk[:, 2].max()), _d(chunk[:, 3].min()), _d(chunk[-1, 4]),
                               _d(chunk[:, 5].sum(), 6), int(b - a), _d(chunk[-1, 6], 0) if chunk[-1, 6] else None))
         return out
 
