@@ -1,8 +1,8 @@
 """The engine of one running profile, without Qt: venues, market state, trading stack, strategy host.
 
 Start-up order: emulator (demo profile) -> venues connect and load instruments -> the trading stack
-loads the journal and reconciles each venue -> market data subscriptions -> the engine channel and
-the strategy host. A venue that fails to connect is reported (ConnectionChanged FAILED, log) and the
+loads the journal and reconciles each venue -> the bar service (candle history and live bars) ->
+market data subscriptions -> the engine channel and the strategy host. A venue that fails to connect is reported (ConnectionChanged FAILED, log) and the
 rest still start. Shutdown runs the same steps backwards and never raises.
 """
 from __future__ import annotations
@@ -20,6 +20,7 @@ from core.chain.position_greeks import market_greeks
 from core.domain import Balance, ConnectionChanged, ConnectionStatus, InstrumentId, Order, OrderRequest, Venue, order_problems
 from core.errors import ShrivenQuantError
 from core.instruments import InstrumentCatalog
+from core.marketdata.bar_service import BarService
 from core.marketdata.state import MarketState
 from core.risk import RiskProfile
 from core.trading.stack import TradingStack, build_trading
@@ -81,6 +82,7 @@ class Engine:
     catalog: InstrumentCatalog = field(default_factory=InstrumentCatalog)
     venues: dict[Venue, VenueClient] = field(default_factory=dict)
     stack: TradingStack | None = None
+    bars: BarService | None = None
     channel: EngineChannel | None = None
     strategies: StrategyManager | None = None
     emulator: EmulatorProcess | None = None
@@ -89,6 +91,7 @@ class Engine:
     on_ready: list[Callable[[], None]] = field(default_factory=list)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
     _clients: list[VenueClient] = field(default_factory=list)  # every client built, connected or not
+    _subscribed: set[InstrumentId] = field(default_factory=set)
 
     def __post_init__(self) -> None:
         self.market = MarketState(self.bus)
@@ -119,6 +122,8 @@ class Engine:
         self.stack = build_trading(self.bus, self.data_dir / "journal.db", self.venues, self.catalog, self.market,
                                    profile=_risk_profile(self.profile), greeks=market_greeks(self.market, self.catalog))
         await self.stack.start()
+        self.bars = BarService(self.bus, self.venues, self.stack.journal.cache)
+        self.bars.start()
         await self.subscribe(subscribe or [])
         self.channel = EngineChannel(self.bus, self.market, self.catalog, self.entry, positions=self.stack.portfolio.positions)
         await self.channel.start()
@@ -129,10 +134,11 @@ class Engine:
             callback()
 
     async def subscribe(self, instrument_ids: list[InstrumentId]) -> None:
-        """Stream book, trades and ticks of instruments (grouped per venue)."""
+        """Stream book, trades and ticks of instruments (grouped per venue); each instrument once."""
         by_venue: dict[Venue, list[InstrumentId]] = {}
         for iid in instrument_ids:
-            if iid in self.catalog:
+            if iid in self.catalog and iid not in self._subscribed and iid.venue in self.venues:
+                self._subscribed.add(iid)
                 by_venue.setdefault(iid.venue, []).append(iid)
         for venue, ids in by_venue.items():
             client = self.venues.get(venue)
@@ -162,7 +168,8 @@ class Engine:
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
-        steps: list[tuple[str, Any]] = [("strategies", self.strategies and self.strategies.stop()),
+        steps: list[tuple[str, Any]] = [("bars", self.bars and self.bars.stop()),
+                                        ("strategies", self.strategies and self.strategies.stop()),
                                         ("channel", self.channel and self.channel.stop()),
                                         ("trading", self.stack and self.stack.stop())]
         steps += [(f"venue {c.venue.value}", c.close()) for c in self._clients]  # closing is idempotent

@@ -21,6 +21,9 @@ from core import options
 from core.chain.model import OptionChainModel
 from core.domain import InstrumentId, Side, Venue
 from widgets.chain.builder import StrategyBuilder
+from widgets.chart.depth_chart import DepthChart
+from widgets.chart.time_axis import UTC, venue_tz
+from widgets.chart.time_sales import TimeAndSalesPanel
 from widgets.chain.panel import OptionChainPanel
 from widgets.keymap import ACTIONS, Keymap
 from widgets.keymap_dialog import HotkeyHelp, KeymapDialog
@@ -35,6 +38,7 @@ from widgets.trading.positions import FundsPanel, PositionsPanel
 from widgets.trading.risk import RiskPanel
 from widgets.watchlist import WatchlistPanel
 
+from .charts import ChartDocument, load_chart_specs, save_chart_specs
 from .engine import Engine
 from .main_window import MainWindow
 
@@ -106,6 +110,12 @@ def build_panels(window: MainWindow, engine: Engine, keymap: Keymap, log_handler
     window.add_document("chain", "Option chain", chain)
     window.add_document("builder", "Strategy builder", builder)
     window.add_panel("ticket", "Order ticket", ticket, Right)
+    depth = DepthChart(engine.market)
+    tape = TimeAndSalesPanel(engine.market, None, UTC)
+    window.add_panel("tape", "Time and sales", tape, Right)
+    window.add_panel("depth", "Depth", depth, Right, tabify_with="tape")
+    window.docks["tape"].raise_()
+    book.instrument_changed.connect(lambda inst: (depth.set_instrument(inst.id), tape.set_instrument(inst, venue_tz(inst.id.venue))))
     window.add_panel("orders", "Orders", orders, Bottom)
     window.add_panel("positions", "Positions", positions, Bottom, tabify_with="orders")
     window.add_panel("trades", "Trades", trades, Bottom, tabify_with="orders")
@@ -119,7 +129,20 @@ def build_panels(window: MainWindow, engine: Engine, keymap: Keymap, log_handler
     notifier = Notifier(engine.bus, toasts.show_notice, sound=bool(engine.profile.options.get("notification_sound", False)))
     panels = Panels(watch, book, ticket, orders, positions, risk, builder, chain, strategies, log_panel, toasts, notifier)
 
+    charts_path = data_dir / "charts.json"
+    window.before_save.append(lambda: save_chart_specs(charts_path, chart_documents(window)))
+
     def on_ready() -> None:
+        for spec in load_chart_specs(charts_path):
+            try:
+                iid = InstrumentId.parse(str(spec["instrument"]))
+            except (KeyError, ValueError) as exc:
+                log.warning("skipping saved chart %r: %s", spec, exc)
+                continue
+            if iid in engine.catalog:
+                open_chart(window, engine, iid, str(spec.get("timeframe", "1m")), list(spec.get("studies", [])))
+        if chart_documents(window):
+            window.workspace.setCurrentWidget(chart_documents(window)[0])
         instruments = list(engine.catalog)
         book.set_instruments([i for i in instruments if i.id.venue is not Venue.ZERODHA or i.kind.value in ("equity", "future")]
                              or instruments)
@@ -140,8 +163,34 @@ def build_panels(window: MainWindow, engine: Engine, keymap: Keymap, log_handler
     chain.legs_picked.connect(lambda iid, side: _safe_leg(builder, iid, side))
     chain.table.model().modelReset.connect(lambda: builder.set_snapshot(chain.snapshot))
     watch.open_chain.connect(lambda iid: window.focus_panel("chain"))
+    watch.open_chart.connect(lambda iid: open_chart(window, engine, iid))
     bind_hotkeys(window, panels, engine, keymap)
     return panels
+
+
+def chart_documents(window: MainWindow) -> list[ChartDocument]:
+    """The open chart tabs, in tab order."""
+    tabs = window.workspace
+    docs = [tabs.widget(i) for i in range(tabs.count())]
+    return [d for d in docs if isinstance(d, ChartDocument)]
+
+
+def open_chart(window: MainWindow, engine: Engine, iid: InstrumentId, timeframe: str = "1m",
+               studies: list[str] | None = None) -> ChartDocument:
+    """Focus the chart of an instrument, or open a new chart tab for it in front."""
+    for doc in chart_documents(window):
+        if doc.instrument is not None and doc.instrument.id == iid:
+            window.workspace.setCurrentWidget(doc)
+            return doc
+    doc = ChartDocument(engine, engine.settings.frame_rate_hz)
+    key = "chart" if "chart" not in window.documents else f"chart:{id(doc)}"
+    window.add_document(key, iid.symbol, doc, closable=True, index=len(chart_documents(window)))  # charts lead the tabs
+    doc.on_title = lambda title: window.workspace.setTabText(window.workspace.indexOf(doc), title)
+    if studies:
+        doc.chart.restore_studies(studies)
+    doc.spawn(doc.show(iid, timeframe))
+    window.workspace.setCurrentWidget(doc)
+    return doc
 
 
 def size_default_layout(window: MainWindow) -> None:
@@ -154,6 +203,7 @@ def size_default_layout(window: MainWindow) -> None:
     w, h = window.width(), window.height()
     window.resizeDocks([d["watchlist"], d["ticket"]], [int(w * 0.25), int(w * 0.19)], Qt.Orientation.Horizontal)
     window.resizeDocks([d["watchlist"], d["book"]], [int(h * 0.36), int(h * 0.64)], Qt.Orientation.Vertical)
+    window.resizeDocks([d["ticket"], d["tape"]], [int(h * 0.45), int(h * 0.55)], Qt.Orientation.Vertical)
     window.resizeDocks([d["orders"]], [int(h * 0.34)], Qt.Orientation.Vertical)
 
 
@@ -197,6 +247,12 @@ def bind_hotkeys(window: MainWindow, panels: Panels, engine: Engine, keymap: Key
             view.setCurrentIndex(panels.watchlist.table.proxy.index(row, 0))
             panels.watchlist._emit_selected()
 
+    def focus_chart() -> None:
+        charts = chart_documents(window)
+        if charts:
+            window.workspace.setCurrentWidget(charts[0])
+            charts[0].chart.setFocus()
+
     def close_ticket() -> None:
         """Esc: close the ticket when it has the keyboard, else clear the search box; nothing else."""
         focus = QApplication.focusWidget()
@@ -223,7 +279,7 @@ def bind_hotkeys(window: MainWindow, panels: Panels, engine: Engine, keymap: Key
         "kill_switch": kill,
         "focus_watchlist": lambda: window.focus_panel("watchlist"),
         "focus_book": lambda: window.focus_panel("book"),
-        "focus_chart": lambda: window.focus_panel("chart") if "chart" in window.documents else None,
+        "focus_chart": focus_chart,
         "focus_orders": lambda: window.focus_panel("orders"),
         "focus_positions": lambda: window.focus_panel("positions"),
         "focus_chain": lambda: window.focus_panel("chain"),

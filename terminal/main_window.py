@@ -40,6 +40,7 @@ class MainWindow(QMainWindow):
         self.layout_path = layout_path
         self.docks: dict[str, QDockWidget] = {}
         self.documents: dict[str, QWidget] = {}
+        self.before_save: list[Callable[[], None]] = []  # parts that persist their own state with the layout
         self.workspace = QTabWidget()
         self.workspace.setObjectName("workspace")
         self.workspace.setDocumentMode(True)
@@ -70,18 +71,22 @@ class MainWindow(QMainWindow):
         self.view_menu.addAction(dock.toggleViewAction())
         return dock
 
-    def add_document(self, key: str, title: str, widget: QWidget, closable: bool = False) -> None:
-        """Add a tab to the central area; closable tabs (charts) get a close button."""
+    def add_document(self, key: str, title: str, widget: QWidget, closable: bool = False, index: int | None = None) -> None:
+        """Add a tab to the central area (at index, else last); closable tabs get a close button."""
         if key in self.documents or key in self.docks:
             raise ValueError(f"panel {key!r} already exists")
-        index = self.workspace.addTab(widget, title)
+        index = self.workspace.insertTab(self.workspace.count() if index is None else index, widget, title)
         self.documents[key] = widget
         if not closable:
             for side in (self.workspace.tabBar().ButtonPosition.RightSide, self.workspace.tabBar().ButtonPosition.LeftSide):
                 self.workspace.tabBar().setTabButton(index, side, None)  # type: ignore[arg-type]
 
     def remove_document(self, key: str) -> None:
+        """Close a tab; a document holding feeds releases them first (close_feeds)."""
         widget = self.documents.pop(key)
+        release = getattr(widget, "close_feeds", None)
+        if callable(release):
+            release()
         self.workspace.removeTab(self.workspace.indexOf(widget))
         widget.deleteLater()
 
@@ -106,6 +111,11 @@ class MainWindow(QMainWindow):
     # layout ---------------------------------------------------------------------------------------
     def save_layout(self) -> None:
         """Write window geometry and dock state to the profile's layout file."""
+        for save in self.before_save:
+            try:
+                save()
+            except Exception:  # one part failing to save must not lose the layout
+                log.exception("saving a part of the layout failed")
         payload = {
             "version": LAYOUT_VERSION,
             "geometry": base64.b64encode(bytes(self.saveGeometry().data())).decode(),

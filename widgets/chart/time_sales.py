@@ -34,7 +34,7 @@ def print_time(ts_ns: int, tz: tzinfo) -> str:
 class TapeModel(QAbstractTableModel):
     """The newest `capacity` prints, newest in row 0."""
 
-    def __init__(self, instrument: Instrument, tz: tzinfo, capacity: int = 500,
+    def __init__(self, instrument: Instrument | None, tz: tzinfo, capacity: int = 500,
                  big_quantity: Decimal | None = None, parent: Any = None) -> None:
         super().__init__(parent)
         if capacity < 1:
@@ -43,12 +43,20 @@ class TapeModel(QAbstractTableModel):
         self._rows: list[TradePrint] = []
         self.columns: list[Column[TradePrint]] = [
             Column("Time", lambda t: t.ts_ns, lambda t: print_time(t.ts_ns, self.tz), Align.LEFT),
-            Column("Price", lambda t: t.price, lambda t: f"{t.price:,.{self.instrument.price_decimals}f}", Align.RIGHT,
+            Column("Price", lambda t: t.price, lambda t: f"{t.price:,.{self._price_decimals}f}", Align.RIGHT,
                    _side_colour),
-            Column("Qty", lambda t: t.quantity, lambda t: f"{t.quantity:,.{min(self.instrument.quantity_decimals, 6)}f}",
+            Column("Qty", lambda t: t.quantity, lambda t: f"{t.quantity:,.{self._qty_decimals}f}",
                    Align.RIGHT),
             Column("Side", lambda t: t.aggressor, lambda t: SIDE_LABELS[t.aggressor], Align.CENTER, _side_colour),
         ]
+
+    @property
+    def _price_decimals(self) -> int:
+        return self.instrument.price_decimals if self.instrument else 2
+
+    @property
+    def _qty_decimals(self) -> int:
+        return min(self.instrument.quantity_decimals, 6) if self.instrument else 4
 
     def prints(self) -> list[TradePrint]:
         """The rows, newest first."""
@@ -118,13 +126,13 @@ def _side_colour(trade: TradePrint) -> QColor | None:
 class TimeAndSalesPanel(QWidget):
     """The tape of one instrument, read from MarketState on a frame timer."""
 
-    def __init__(self, market: MarketState, instrument: Instrument, tz: tzinfo, capacity: int = 500,
+    def __init__(self, market: MarketState, instrument: Instrument | None, tz: tzinfo, capacity: int = 500,
                  big_quantity: Decimal | None = None, frame_hz: float = 10.0, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.market = market
         self.model = TapeModel(instrument, tz, capacity, big_quantity, self)
         self._last: TradePrint | None = None
-        self.title = QLabel(f"{instrument.symbol} — time & sales")
+        self.title = QLabel(f"{instrument.symbol} — time & sales" if instrument else "Time & sales")
         self.big_edit = QLineEdit("" if big_quantity is None else f"{big_quantity.normalize():f}")
         self.big_edit.setPlaceholderText("size")
         self.big_edit.setMaximumWidth(90)
@@ -136,6 +144,7 @@ class TimeAndSalesPanel(QWidget):
         self.view.verticalHeader().setVisible(False)
         self.view.verticalHeader().setDefaultSectionSize(19)
         self.view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.view.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)  # full ms times
         self.view.setWordWrap(False)
         top = QHBoxLayout()
         top.addWidget(self.title)
@@ -151,9 +160,11 @@ class TimeAndSalesPanel(QWidget):
         self._timer.timeout.connect(self.refresh)
         self._timer.start()
 
-    def set_instrument(self, instrument: Instrument) -> None:
-        """Show another instrument's tape (starting empty)."""
+    def set_instrument(self, instrument: Instrument, tz: tzinfo | None = None) -> None:
+        """Show another instrument's tape (starting empty), with times in its venue's zone."""
         self.model.instrument = instrument
+        if tz is not None:
+            self.model.tz = tz
         self.model.clear()
         self.title.setText(f"{instrument.symbol} — time & sales")
         self._last = None
@@ -161,6 +172,8 @@ class TimeAndSalesPanel(QWidget):
 
     def refresh(self) -> None:
         """Add the prints that arrived since the last refresh."""
+        if self.model.instrument is None:
+            return
         trades = self.market.trades.get(self.model.instrument.id)
         if not trades or trades[-1] is self._last:
             return

@@ -22,6 +22,7 @@ class OrderBookPanel(QWidget):
     """Reads MarketState on a frame timer (never per message) and repaints only when something changed."""
 
     order_error = Signal(str)
+    instrument_changed = Signal(object)  # the Instrument now shown (depth chart and tape follow it)
 
     def __init__(self, market: MarketState, entry: OrderEntry | None, instruments: list[Instrument],
                  frame_hz: float = 25.0, parent: QWidget | None = None) -> None:
@@ -98,6 +99,7 @@ class OrderBookPanel(QWidget):
         self.ladder.price_decimals = inst.price_decimals
         self.ladder.qty_decimals = min(inst.quantity_decimals, 4)
         self.qty_edit.setText(f"{inst.minimum_order_quantity(self.market.last_price(inst.id)).normalize():f}")
+        self.instrument_changed.emit(inst)
         self._seen = None
         self._last_trade = None
         self.refresh()
