@@ -32,7 +32,7 @@ from .engine import Engine
 log = logging.getLogger(__name__)
 LOOKBACK_BARS = 1500
 DEFAULT_CHARTS = ({"instrument": "BTCUSDT.BINANCE", "timeframe": "1m", "studies": ["ema20", "vwap"]},
-                  {"instrument": "NIFTY 50.ZERODHA", "timeframe": "5m", "studies": ["sma20"]})
+                  {"instrument": "NIFTY 50.ZERODHA", "timeframe": "5m", "studies": ["sma20", "rsi14"]})
 
 
 class ChartDocument(QWidget):

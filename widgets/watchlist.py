@@ -15,7 +15,7 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import QHBoxLayout, QInputDialog, QPushButton, QTabBar, QVBoxLayout, QWidget
 
-from core.domain import InstrumentId, Side
+from core.domain import InstrumentId, Side, Venue
 from core.instruments import InstrumentCatalog
 from core.marketdata.state import MarketState
 
@@ -39,13 +39,18 @@ class WatchRow:
     stale: bool
 
 
+def label(iid: InstrumentId) -> str:
+    """The symbol, marked where one symbol trades on two markets (Binance spot and USD-M futures)."""
+    return f"{iid.symbol} · USD-M" if iid.venue is Venue.BINANCE_USDM else iid.symbol
+
+
 def _px(attr: str) -> Column[WatchRow]:
     return Column(attr.upper() if attr != "ltp" else "LTP", lambda r: getattr(r, attr),
                   lambda r: fmt_number(getattr(r, attr), r.decimals), Align.RIGHT, flash=attr == "ltp")
 
 
 COLUMNS: list[Column[WatchRow]] = [
-    Column("Instrument", lambda r: r.instrument_id.symbol, lambda r: r.instrument_id.symbol + (" ⚠" if r.stale else ""), width=170),
+    Column("Instrument", lambda r: label(r.instrument_id), lambda r: label(r.instrument_id) + (" ⚠" if r.stale else ""), width=170),
     _px("ltp"),
     Column("Chg", lambda r: r.change, lambda r: fmt_number(r.change, r.decimals, sign=True), Align.RIGHT, lambda r: signed_color(r.change)),
     Column("Chg %", lambda r: r.change_pct, lambda r: fmt_number(r.change_pct, 2, sign=True), Align.RIGHT, lambda r: signed_color(r.change_pct)),
@@ -173,9 +178,10 @@ class WatchlistPanel(QWidget):
             tick = self.market.ticks.get(iid)
             last = self.market.last_price(iid)
             change = change_pct = None
-            if tick is not None and tick.close and last is not None:
-                change = last - tick.close
-                change_pct = change / tick.close * 100
+            reference = (tick.close or tick.open) if tick is not None else None  # Kite: previous close; Binance: 24 h open
+            if reference and last is not None:
+                change = last - reference
+                change_pct = change / reference * 100
             rows.append(WatchRow(iid, inst.price_decimals if inst else 2, last, change, change_pct,
                                  tick.bid if tick else None, tick.ask if tick else None, tick.volume if tick else None,
                                  tick.open_interest if tick else None, self.market.is_stale(iid, 10.0)))

@@ -53,6 +53,7 @@ class ChartWidget(QWidget):
         self.entry = entry
         self.tz = tz
         self.series = BarSeries()
+        self._volume_labels = True
         self.instrument: Instrument | None = None
         self.timeframe = Timeframe.M1
         self.studies: dict[str, StudyView] = {}
@@ -374,7 +375,12 @@ class ChartWidget(QWidget):
         if math.isfinite(low):
             margin = (high - low) * Y_MARGIN or max(abs(high) * 0.001, 1e-9)
             self.price_plot.setYRange(low - margin, high + margin, padding=0)
-        self.volume_plot.setYRange(0, max(extents["volume"][1], 1e-9) * 1.1, padding=0)
+        top_volume = extents["volume"][1]
+        has_volume = math.isfinite(top_volume) and top_volume > 0  # indices trade no volume: no empty scale
+        if has_volume != self._volume_labels:
+            self._volume_labels = has_volume
+            self.volume_plot.getAxis("right").setStyle(showValues=has_volume)
+        self.volume_plot.setYRange(0, top_volume * 1.1 if has_volume else 1.0, padding=0)
         for name, pane in self.panes.items():
             fixed = next((v.study.spec.y_range for v in self.studies.values()
                           if v.study.spec.pane == name and v.study.spec.y_range), None)
