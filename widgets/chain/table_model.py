@@ -18,6 +18,17 @@ FIELDS: tuple[tuple[str, str, int], ...] = (
     ("bid", "Bid", 2), ("ask", "Ask", 2),
 )
 DEFAULT_HIDDEN = frozenset({"gamma", "vega"})
+COMPACT = frozenset({"oi", "oi_change", "volume"})  # shown in Indian units (K, L, Cr) as Kite does; full value in the tooltip
+
+
+def indian_compact(value: float, signed: bool = False) -> str:
+    """Format a count the way Indian traders read OI and volume: 7.5K, 2.54L (lakh), 1.23Cr (crore)."""
+    sign = "+" if signed and value > 0 else "-" if value < 0 else ""
+    size = abs(value)
+    for unit, scale, places in (("Cr", 1e7, 2), ("L", 1e5, 2), ("K", 1e3, 1)):
+        if round(size / scale, places) >= 1:  # decided after rounding: 99,999 reads 1.00L, not 100.0K
+            return f"{sign}{size / scale:.{places}f}{unit}"
+    return f"{sign}{size:.0f}"
 _Index = QModelIndex | QPersistentModelIndex
 
 
@@ -83,8 +94,13 @@ class ChainTableModel(QAbstractTableModel):
                 return "–" if field in ("ltp", "bid", "ask") else ""
             if field == "iv":
                 value *= 100
-            sign = "+" if field in ("change", "oi_change") else ""
+            if field in COMPACT:
+                return indian_compact(value, signed=field == "oi_change")
+            sign = "+" if field == "change" else ""
             return f"{value:{sign},.{decimals}f}"
+        if role == Qt.ItemDataRole.ToolTipRole and field in COMPACT:
+            _, _, value = self.cell(row, col)
+            return "" if np.isnan(value) else f"{value:,.0f}"
         if role == Qt.ItemDataRole.TextAlignmentRole:
             return Qt.AlignmentFlag.AlignCenter if right is None else Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
         if role == Qt.ItemDataRole.BackgroundRole:
