@@ -9,16 +9,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from core.bus import EventBus
+from core.chain.margin import BasketMargin, MarginLeg
 from core.chain.position_greeks import market_greeks
 from core.domain import Balance, ConnectionChanged, ConnectionStatus, InstrumentId, Order, OrderRequest, Venue, order_problems
-from core.errors import ShrivenQuantError
+from core.errors import ShrivenQuantError, VenueError
 from core.instruments import InstrumentCatalog
 from core.marketdata.bar_service import BarService
 from core.marketdata.state import MarketState
@@ -147,6 +148,15 @@ class Engine:
                     await client.subscribe(ids, (Channel.BOOK, Channel.TRADES, Channel.TICKS))
                 except ShrivenQuantError as exc:
                     log.error("%s: subscribe failed: %s", venue.value, exc)
+
+    async def basket_margin(self, legs: Sequence[MarginLeg]) -> BasketMargin:
+        """What the legs would block together, from their venue's basket margin calculator (Kite only)."""
+        venues = {leg.instrument_id.venue for leg in legs}
+        client = self.venues.get(venues.pop()) if len(venues) == 1 else None
+        quote = getattr(client, "basket_margin", None)
+        if quote is None:
+            raise VenueError("no basket margin calculator for these legs' venue")
+        return await quote(legs)  # type: ignore[no-any-return]
 
     async def _poll_accounts(self, every_s: float = 3.0) -> None:
         while True:

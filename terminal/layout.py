@@ -87,7 +87,7 @@ def build_panels(window: MainWindow, engine: Engine, keymap: Keymap, log_handler
     watch = WatchlistPanel(engine.catalog, engine.market, data_dir / "watchlists.json", default_watchlists())
     book = OrderBookPanel(engine.market, engine.entry, [], frame_hz=rate)
     ticket = OrderTicket(engine.entry, engine.market, confirm=engine.profile.confirm_orders)
-    builder = StrategyBuilder(engine.catalog, engine.entry)
+    builder = StrategyBuilder(engine.catalog, engine.entry, margin_quote=engine.basket_margin)
     chain = OptionChainPanel(option_chains(engine), engine.market)
     orders = OrdersPanel(lambda: engine.stack.oms.orders() if engine.stack else [], engine.entry,
                          lambda: engine.stack.api.cancel_all() if engine.stack else None)

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -28,6 +28,7 @@ from typing import Any
 import httpx
 
 from core.bus import EventBus
+from core.chain.margin import BasketMargin, MarginLeg
 from core.domain import (Balance, BarEvent, ClientOrderId, ConnectionChanged, ConnectionStatus, Fill, Instrument, InstrumentId,
                          InstrumentKind, Order, Position, Product, Tick, Venue, VenueOrderReport)
 from core.errors import AuthError, UnknownInstrument, ValidationError
@@ -35,6 +36,7 @@ from core.venue import Channel, VenueClient
 
 from . import auth
 from .instruments import DumpCache, InstrumentIndex, parse_dump
+from .margins import BASKET_PATH, basket_body, parse_basket_margin
 from .orders import OrderDesk
 from .ratelimit import HISTORICAL, QUOTE, KiteLimits
 from .rest import KiteRest, Progress
@@ -362,6 +364,12 @@ class ZerodhaClient(VenueClient):
                          "product": order.request.product.value, "order_type": KITE_ORDER_TYPE[order.request.order_type], "quantity": int(order.request.quantity),
                          "price": float(order.price or 0), "trigger_price": float(order.trigger_price or 0)})
         return list(await self.rest.request("POST", "/margins/orders", json_body=body))
+
+    async def basket_margin(self, legs: Sequence[MarginLeg], consider_positions: bool = False) -> BasketMargin:
+        """What the legs would block together (POST /margins/basket): initial, final (after spread benefit)."""
+        body = basket_body(legs, self.instrument)
+        data = await self.rest.request("POST", BASKET_PATH, {"consider_positions": consider_positions}, json_body=body)
+        return parse_basket_margin(data)
 
 
 def demo_client(bus: EventBus, endpoints: dict[str, str], api_key: str, api_secret: str) -> ZerodhaClient:

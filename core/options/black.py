@@ -22,10 +22,6 @@ MODELS = ("bsm", "black76")
 _INV_SQRT_2PI = 1.0 / np.sqrt(2.0 * np.pi)
 
 
-def npdf(x: np.ndarray) -> np.ndarray:
-    return _INV_SQRT_2PI * np.exp(-0.5 * x * x)
-
-
 def carry(model: str, underlying: Any, t: Any, rate: Any, div_yield: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Return (forward, discount factor e^{-rt}, carry yield q) for a model."""
     if model not in MODELS:
@@ -36,59 +32,63 @@ def carry(model: str, underlying: Any, t: Any, rate: Any, div_yield: Any) -> tup
     return forward, np.exp(-r * t), q
 
 
-def d1_d2(forward: np.ndarray, strike: np.ndarray, t: np.ndarray, vol: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Return d1, d2 and vol*sqrt(t)."""
-    sig = vol * np.sqrt(t)
-    d1 = (np.log(forward / strike) + 0.5 * sig * sig) / sig
+def d1_d2(forward: np.ndarray, strike: np.ndarray, sqrt_t: np.ndarray, vol: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Return d1, d2 and the total vol vol*sqrt(t)."""
+    sig = vol * sqrt_t
+    d1 = np.log(forward / strike) / sig + 0.5 * sig
     return d1, d1 - sig, sig
+
+
+def _sign(is_call: Any) -> np.ndarray:
+    # +1 for a call, -1 for a put: one formula sign * (F N(sign d1) - K N(sign d2)) serves both
+    # sides without computing either twice and without parity cancellation in the far wing
+    return np.where(np.asarray(is_call, bool), 1.0, -1.0)
 
 
 def price(model: str, is_call: Any, underlying: Any, strike: Any, t: Any, vol: Any, rate: Any = 0.0, div_yield: Any = 0.0) -> np.ndarray:
     """Option price (same currency as the underlying)."""
     f, df, _ = carry(model, underlying, t, rate, div_yield)
     k, tt, v = np.asarray(strike, float), np.asarray(t, float), np.asarray(vol, float)
-    call = np.asarray(is_call, bool)
+    sign = _sign(is_call)
     with np.errstate(divide="ignore", invalid="ignore"):
-        d1, d2, _ = d1_d2(f, k, tt, v)
-        c = df * (f * ndtr(d1) - k * ndtr(d2))
-        p = df * (k * ndtr(-d2) - f * ndtr(-d1))
-    out = np.where(call, c, p)
+        d1, d2, _ = d1_d2(f, k, np.sqrt(tt), v)
+        out = sign * df * (f * ndtr(sign * d1) - k * ndtr(sign * d2))
     expired = (tt <= 0) | (v <= 0)
     if np.any(expired):  # no time value left: discounted intrinsic
-        intrinsic = df * np.where(call, np.maximum(f - k, 0.0), np.maximum(k - f, 0.0))
-        out = np.where(expired, intrinsic, out)
+        out = np.where(expired, df * np.maximum(sign * (f - k), 0.0), out)
     return out
 
 
 def greeks(model: str, is_call: Any, underlying: Any, strike: Any, t: Any, vol: Any, rate: Any = 0.0,
            div_yield: Any = 0.0) -> dict[str, np.ndarray]:
-    """Greeks keyed delta, gamma, vega, theta, rho, vanna, vomma, charm (units in the module docstring)."""
+    """Greeks keyed delta, gamma, vega, theta, rho, vanna, vomma, charm (units in the module docstring).
+
+    One pass: d1, d2, the density and the two normal probabilities are computed once and shared."""
     s = np.asarray(underlying, float)
     f, df, q = carry(model, s, t, rate, div_yield)
     k, tt, v, r = np.asarray(strike, float), np.asarray(t, float), np.asarray(vol, float), np.asarray(rate, float)
-    call = np.asarray(is_call, bool)
+    sign = _sign(is_call)
     with np.errstate(divide="ignore", invalid="ignore"):
-        d1, d2, sig = d1_d2(f, k, tt, v)
         sqrt_t = np.sqrt(tt)
-        eq = np.exp(-q * tt)  # e^{-qt}; for black76 equals the discount factor
-        n1, nd1, nd2 = npdf(d1), ndtr(d1), ndtr(d2)
-        delta = np.where(call, eq * nd1, eq * (nd1 - 1.0))
-        gamma = eq * n1 / (s * sig)
-        vega = s * eq * n1 * sqrt_t
-        decay = -s * eq * n1 * v / (2.0 * sqrt_t)
-        theta_call = decay - r * k * df * nd2 + q * s * eq * nd1
-        theta_put = decay + r * k * df * ndtr(-d2) - q * s * eq * ndtr(-d1)
-        theta = np.where(call, theta_call, theta_put)
+        d1, d2, sig = d1_d2(f, k, sqrt_t, v)
+        eq = df if model == "black76" else np.exp(-q * tt)  # e^{-qt}
+        eq_n1 = eq * (_INV_SQRT_2PI * np.exp(-0.5 * d1 * d1))
+        eq_p1 = eq * ndtr(sign * d1)  # e^{-qt} N(sign d1)
+        kdf_p2 = k * df * ndtr(sign * d2)  # K e^{-rt} N(sign d2)
+        delta = sign * eq_p1
+        gamma = eq_n1 / (s * sig)
+        vega = s * eq_n1 * sqrt_t
+        theta = -0.5 * s * eq_n1 * v / sqrt_t - sign * (r * kdf_p2 - q * s * eq_p1)
         if model == "black76":
-            rho = -tt * price(model, call, s, k, tt, v, r)
+            rho = -tt * sign * (s * eq_p1 - kdf_p2)  # only discounting moves: -t V
         else:
-            rho = np.where(call, k * tt * df * nd2, -k * tt * df * ndtr(-d2))
-        vanna = -eq * n1 * d2 / v
+            rho = sign * tt * kdf_p2
+        vanna = -eq_n1 * d2 / v
         vomma = vega * d1 * d2 / v
         drift = (2.0 * (r - q) * tt - d2 * sig) / (2.0 * tt * sig)
-        charm = np.where(call, q * eq * nd1 - eq * n1 * drift, -q * eq * ndtr(-d1) - eq * n1 * drift)
-    return {"delta": delta, "gamma": gamma, "vega": vega, "theta": theta, "rho": rho, "vanna": vanna, "vomma": vomma,
-            "charm": charm}
+        charm = sign * q * eq_p1 - eq_n1 * drift
+    return {"delta": delta, "gamma": gamma, "vega": vega, "theta": theta, "rho": rho, "vanna": vanna,
+            "vomma": vomma, "charm": charm}
 
 
 def vega_per_pct(vega: Any) -> np.ndarray:

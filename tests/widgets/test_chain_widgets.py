@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal as D
 from typing import Any
@@ -10,10 +12,12 @@ from pytestqt.qtbot import QtBot
 
 from core import options
 from core.bus import EventBus
+from core.chain.margin import BasketMargin, MarginLeg
 from core.chain.model import OptionChainModel
 from core.chain.payoff import Template
 from core.domain import (ClientOrderId, Instrument, InstrumentId, InstrumentKind, OptionRight, Order, OrderRequest, Side, Tick,
                          Venue)
+from core.errors import VenueUnavailable
 from core.instruments import InstrumentCatalog
 from core.marketdata.state import MarketState
 from widgets.chain.builder import StrategyBuilder
@@ -95,3 +99,90 @@ def test_builder_iron_condor_breakevens_and_basket(qtbot: QtBot, qloop: Any, spi
     assert [r.side for r in entry.placed] == [Side.BUY, Side.BUY, Side.SELL, Side.SELL]  # buys first
     assert all(r.quantity == D(75) and r.price is not None and r.price % D("0.05") == 0 for r in entry.placed)
     assert np.isfinite(builder.today_curve.getData()[1]).all()
+
+
+def zero_crossings(x: np.ndarray, y: np.ndarray) -> list[float]:
+    i = np.flatnonzero(np.sign(y[:-1]) * np.sign(y[1:]) < 0)
+    return [float(x[j] - y[j] * (x[j + 1] - x[j]) / (y[j + 1] - y[j])) for j in i]
+
+
+def test_builder_iron_condor_chart_crosses_zero_at_the_hand_computed_breakevens(qtbot: QtBot, rig: Any) -> None:
+    model, market, catalog = rig
+    builder = StrategyBuilder(catalog, None)
+    qtbot.addWidget(builder)
+    builder.set_snapshot(model.snapshot(EXPIRY, market.ticks))
+    builder.apply_template(Template.IRON_CONDOR, width=2)
+    credit = sum(-leg.sign * leg.premium for _, leg in builder.legs)  # per unit: short premiums minus long ones
+    x, y = builder.expiry_curve.getData()
+    assert zero_crossings(x, y) == pytest.approx([24900 - credit, 25100 + credit], abs=1e-6)
+
+
+class FakeMargin:
+    """An async margin_quote: records each basket, answers with fixed figures or raises."""
+
+    def __init__(self, fail: Exception | None = None) -> None:
+        self.baskets: list[list[MarginLeg]] = []
+        self.fail = fail
+
+    async def __call__(self, legs: Sequence[MarginLeg]) -> BasketMargin:
+        self.baskets.append(list(legs))
+        await asyncio.sleep(0)
+        if self.fail is not None:
+            raise self.fail
+        return BasketMargin(initial=D("152340.50"), final=D("41220.25"))
+
+
+def test_builder_shows_the_basket_margin_once_the_legs_settle(qtbot: QtBot, qloop: Any, spin: Any, rig: Any) -> None:
+    model, market, catalog = rig
+    quote = FakeMargin()
+    builder = StrategyBuilder(catalog, None, margin_quote=quote)
+    qtbot.addWidget(builder)
+    builder.set_snapshot(model.snapshot(EXPIRY, market.ticks))
+    builder.apply_template(Template.IRON_CONDOR, width=2)
+    assert builder.margin_label.text() == "Margin: …" and not quote.baskets  # debounced
+    spin(0.5)
+    assert len(quote.baskets) == 1  # four legs added, one request
+    basket = quote.baskets[0]
+    assert [(leg.instrument_id.symbol, leg.side, leg.quantity) for leg in basket] == [
+        (iid.symbol, leg.side, D(75)) for iid, leg in builder.legs]
+    assert all(leg.price is not None and leg.price > 0 and leg.price % D("0.05") == 0 for leg in basket)  # as placed
+    assert builder.margin_label.text() == "Margin: ₹41,220.25 (initial 152,340.50, benefit 111,120.25)"
+    builder.clear()
+    spin(0.5)
+    assert builder.margin_label.text() == "Margin: –" and len(quote.baskets) == 1
+
+
+def test_builder_drops_a_stale_margin_answer(qtbot: QtBot, qloop: Any, spin: Any, rig: Any) -> None:
+    model, market, catalog = rig
+    gate = asyncio.Event()
+
+    async def slow(legs: Sequence[MarginLeg]) -> BasketMargin:
+        await gate.wait()
+        return BasketMargin(D(1), D(1))
+
+    builder = StrategyBuilder(catalog, None, margin_quote=slow)
+    qtbot.addWidget(builder)
+    builder.set_snapshot(model.snapshot(EXPIRY, market.ticks))
+    builder.apply_template(Template.SHORT_STRADDLE)
+    spin(0.5)  # the request is in flight
+    builder.clear()
+    gate.set()
+    spin(0.05)
+    assert builder.margin_label.text() == "Margin: –"
+
+
+def test_builder_shows_margin_errors_inline_and_na_without_a_quote(qtbot: QtBot, qloop: Any, spin: Any, rig: Any) -> None:
+    model, market, catalog = rig
+    failing = StrategyBuilder(catalog, None, margin_quote=FakeMargin(fail=VenueUnavailable("Kite NetworkException: OMS down")))
+    qtbot.addWidget(failing)
+    failing.set_snapshot(model.snapshot(EXPIRY, market.ticks))
+    failing.apply_template(Template.SHORT_STRADDLE)
+    spin(0.5)
+    assert failing.margin_label.text() == "Margin: unavailable (Kite NetworkException: OMS down)"
+    assert len(failing.legs) == 2  # the builder carries on
+    without = StrategyBuilder(catalog, None)  # e.g. Binance: no options API, no margin calculator
+    qtbot.addWidget(without)
+    without.set_snapshot(model.snapshot(EXPIRY, market.ticks))
+    without.apply_template(Template.SHORT_STRADDLE)
+    spin(0.5)
+    assert without.margin_label.text() == "Margin: n/a for this venue"

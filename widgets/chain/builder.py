@@ -1,6 +1,11 @@
 """Strategy builder: legs picked from the chain or a template, the payoff plotted at expiry and today,
-breakevens, max profit/loss and net Greeks; "Place all legs" sends each leg through OrderEntry (so
-through risk and the OMS) as a limit order at its premium."""
+breakevens, max profit/loss, net Greeks and the basket margin; "Place all legs" sends each leg through
+OrderEntry (so through risk and the OMS) as a limit order at its premium.
+
+The margin comes from the venue through an optional async margin_quote(legs) -> BasketMargin (Kite's
+basket calculator); it is asked MARGIN_DEBOUNCE_MS after the legs last changed, only the latest
+answer is shown, and a failure is shown in place of the figure. Without a margin_quote (Binance has
+no options API) the builder says so."""
 from __future__ import annotations
 
 import logging
@@ -9,10 +14,11 @@ from decimal import Decimal
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QHeaderView, QLabel, QPushButton, QSpinBox, QTableWidget, QTableWidgetItem,
                                QVBoxLayout, QWidget)
 
+from core.chain.margin import BasketMargin, MarginLeg, MarginQuote
 from core.chain.model import ChainSnapshot
 from core.chain.payoff import UNLIMITED, Leg, Template, net_greeks, payoff_at_expiry, payoff_today, summarise, template_legs
 from core.domain import InstrumentId, OptionRight, OrderRequest, OrderType, Side
@@ -21,16 +27,26 @@ from widgets.order_entry import OrderEntry, run_async
 from widgets.style import ACCENT, BUY, MUTED, SELL, mono_font
 
 log = logging.getLogger(__name__)
+MARGIN_DEBOUNCE_MS = 300
 
 
 class StrategyBuilder(QWidget):
     placed = Signal(int)  # number of legs sent
     failed = Signal(str)
 
-    def __init__(self, catalog: InstrumentCatalog, entry: OrderEntry | None, parent: QWidget | None = None) -> None:
+    def __init__(self, catalog: InstrumentCatalog, entry: OrderEntry | None, parent: QWidget | None = None,
+                 margin_quote: MarginQuote | None = None) -> None:
         super().__init__(parent)
         self.catalog = catalog
         self.entry = entry
+        self.margin_quote = margin_quote
+        self._margin_request = 0  # generation of the latest margin request: older answers are dropped
+        self._margin_timer = QTimer(self)
+        self._margin_timer.setSingleShot(True)
+        self._margin_timer.setInterval(MARGIN_DEBOUNCE_MS)
+        self._margin_timer.timeout.connect(self._request_margin)
+        self.margin_label = QLabel()
+        self.margin_label.setFont(mono_font(9))
         self.snapshot: ChainSnapshot | None = None
         self.legs: list[tuple[InstrumentId, Leg]] = []
         self.template_box = QComboBox()
@@ -74,8 +90,10 @@ class StrategyBuilder(QWidget):
         layout.addLayout(top)
         layout.addWidget(self.table)
         layout.addWidget(self.summary)
+        layout.addWidget(self.margin_label)
         layout.addWidget(self.plot, 1)
         self.redraw()
+        self._legs_changed()
 
     def set_snapshot(self, snapshot: ChainSnapshot | None) -> None:
         """Use the chain's latest prices/IVs for new legs and the T+0 curve."""
@@ -91,6 +109,7 @@ class StrategyBuilder(QWidget):
         qty = float(inst.lot_size) * self.lots.value()
         self.legs.append((instrument_id, Leg(float(inst.strike), inst.right, side, qty, premium, iv, inst.symbol)))
         self.redraw()
+        self._legs_changed()
 
     def apply_template(self, template: Template, width: int = 2) -> None:
         """Replace the legs with a template around the chain's ATM strike."""
@@ -99,7 +118,7 @@ class StrategyBuilder(QWidget):
             raise ValueError("open a chain first")
         step = float(np.min(np.diff(snap.strikes)))
         atm = float(snap.strikes[snap.atm_index])
-        self.legs.clear()
+        self.clear()
         for strike, right, side in template_legs(template, atm, step, width):
             row = int(np.argmin(np.abs(snap.strikes - strike)))
             ids = snap.calls.ids if right is OptionRight.CALL else snap.puts.ids
@@ -110,6 +129,7 @@ class StrategyBuilder(QWidget):
     def clear(self) -> None:
         self.legs.clear()
         self.redraw()
+        self._legs_changed()
 
     def _quote(self, iid: InstrumentId, right: OptionRight, strike: float, side: Side) -> tuple[float, float]:
         snap = self.snapshot
@@ -179,11 +199,17 @@ class StrategyBuilder(QWidget):
 
     def _request(self, iid: InstrumentId, leg: Leg) -> OrderRequest:
         inst = self.catalog.get(iid)
-        price = inst.round_limit_price(Decimal(str(leg.premium)), leg.side) if leg.premium > 0 else None
+        price = self._limit_price(iid, leg)
         if price is None:
             raise ValueError(f"{inst.symbol}: no price to place at")
         return OrderRequest(iid, leg.side, Decimal(str(leg.quantity)), OrderType.LIMIT, price=price,
                             product=inst.default_product, source="builder")
+
+    def _limit_price(self, iid: InstrumentId, leg: Leg) -> Decimal | None:
+        """The leg's premium on the tick grid, rounded passively; None without a premium."""
+        if leg.premium <= 0:
+            return None
+        return self.catalog.get(iid).round_limit_price(Decimal(str(leg.premium)), leg.side)
 
     def _template_chosen(self, index: int) -> None:
         if index <= 0:
@@ -198,6 +224,40 @@ class StrategyBuilder(QWidget):
         iid, leg = self.legs[index]
         self.legs[index] = (iid, replace(leg, premium=premium))
         self.redraw()
+        self._legs_changed()
+
+    def _legs_changed(self) -> None:
+        self._margin_request += 1  # whatever is in flight is now stale
+        if self.margin_quote is None:
+            self.margin_label.setText("Margin: n/a for this venue")
+        elif not self.legs:
+            self._margin_timer.stop()
+            self.margin_label.setText("Margin: –")
+        else:
+            self.margin_label.setText("Margin: …")
+            self._margin_timer.start()
+
+    def _request_margin(self) -> None:
+        if self.margin_quote is None or not self.legs:
+            return
+        request = self._margin_request
+        legs = [MarginLeg(iid, leg.side, Decimal(str(leg.quantity)), self._limit_price(iid, leg)) for iid, leg in self.legs]
+        run_async(self._fetch_margin(self.margin_quote, legs, request))
+
+    async def _fetch_margin(self, quote: MarginQuote, legs: list[MarginLeg], request: int) -> None:
+        try:
+            margin = await quote(legs)
+        except Exception as exc:  # shown where the figure would be: a quote failure must not break the builder
+            log.info("basket margin failed: %s", exc)
+            if request == self._margin_request:
+                self.margin_label.setText(f"Margin: unavailable ({exc})")
+            return
+        if request == self._margin_request:
+            self.margin_label.setText(_margin_text(margin))
+
+
+def _margin_text(margin: BasketMargin) -> str:
+    return f"Margin: ₹{margin.final:,.2f} (initial {margin.initial:,.2f}, benefit {margin.benefit:,.2f})"
 
 
 def _money(value: float) -> str:

@@ -26,7 +26,7 @@ from aiohttp import web
 
 from ..contract import ExchangeApi
 from ..faults import Faults
-from . import login, market, portfolio
+from . import login, margins, market, portfolio
 from .errors import KiteError, json_response, ok
 from .limits import HISTORICAL, ORDERS, OTHER, QUOTE
 from .state import KiteState, Session, kite_state
@@ -100,7 +100,8 @@ def build_rest_app(exchange: ExchangeApi, faults: Faults) -> web.Application:
     add("GET", "/trades", lambda s, c: [t for o in s.orders.of(c.session) for t in o.trades])
     add("GET", "/portfolio/positions", lambda s, c: portfolio.positions(s.exchange, c.session))
     add("GET", "/portfolio/holdings", lambda s, c: portfolio.holdings(s.exchange))
-    add("POST", "/margins/orders", _order_margins)
+    add("POST", "/margins/orders", lambda s, c: margins.order_margins(s.exchange, _orders_body(c)))
+    add("POST", "/margins/basket", lambda s, c: margins.basket_margins(s.exchange, _orders_body(c)))
     add("GET", "/instruments", lambda s, c: _csv(market.instruments_csv(s.exchange)), auth=False)
     add("GET", "/instruments/{exchange}", lambda s, c: _csv(market.instruments_csv(s.exchange, c.path("exchange"))), auth=False)
     for kind in ("quote", "ohlc", "ltp"):
@@ -175,14 +176,15 @@ def _place(state: KiteState, call: Call) -> dict[str, str]:
     return {"order_id": state.orders.place(call.session, call.path("variety"), call.params).order_id}
 
 
-def _order_margins(state: KiteState, call: Call) -> list[dict[str, Any]]:
+def _orders_body(call: Call) -> list[dict[str, Any]]:
+    """The margin calculators' JSON array of orders."""
     try:
         orders = json.loads(call.body)
     except ValueError:
-        raise KiteError("InputException", "Invalid JSON body: send an array of orders.") from None
-    if not isinstance(orders, list):
+        orders = None
+    if not isinstance(orders, list) or not all(isinstance(o, dict) for o in orders):
         raise KiteError("InputException", "Invalid JSON body: send an array of orders.")
-    return portfolio.order_margins(state.exchange, orders)
+    return orders
 
 
 def _quotes(kind: str) -> Handler:

@@ -1,17 +1,14 @@
-"""User and portfolio answers of the Kite API (kite.md C6, C8, C13): profile, margins, positions,
-holdings and the order margin calculator, from the exchange account of the session's user.
+"""User and portfolio answers of the Kite API (kite.md C6, C8): profile, margins, positions and
+holdings, from the exchange account of the session's user (the margin calculators are in margins.py).
 
-Margins follow the exchange account's simple model (accounts.py): buys of cash equity and options
-need their value, futures and option sells 15 % of notional; intraday (MIS) equity 20 %. Holdings are
-a fixed demo portfolio bought before today (today's buys are positions until settlement, as on Kite).
+Holdings are a fixed demo portfolio bought before today (today's buys are positions until settlement,
+as on Kite).
 """
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
-
-from core.domain import InstrumentKind
 
 from ..contract import ExchangeApi
 from .errors import input_error
@@ -98,39 +95,6 @@ def holdings(exchange: ExchangeApi) -> list[dict[str, Any]]:
             "mtf": {"quantity": 0, "used_quantity": 0, "average_price": 0, "value": 0, "initial_margin": 0},
         })
     return out
-
-
-def order_margins(exchange: ExchangeApi, orders: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """POST /margins/orders: what each order would block."""
-    out = []
-    for item in orders:
-        try:
-            market = exchange.market(str(item["exchange"]), str(item["tradingsymbol"]))
-            quantity = Decimal(str(item["quantity"]))
-            side = str(item["transaction_type"])
-        except (KeyError, ArithmeticError, TypeError):
-            raise input_error("Each order needs a known exchange and tradingsymbol, transaction_type and quantity.") from None
-        inst = market.instrument
-        price = Decimal(str(item.get("price") or 0)) or exchange.summary(market.market, market.symbol).last_price
-        value = price * quantity * inst.multiplier
-        span = exposure = premium = ZERO
-        if inst.kind is InstrumentKind.FUTURE or (inst.kind is InstrumentKind.OPTION and side == "SELL"):
-            span, exposure = value * Decimal("0.10"), value * Decimal("0.05")
-        elif inst.kind is InstrumentKind.OPTION:
-            premium = value
-        elif side == "BUY":
-            span = value * Decimal("0.20") if item.get("product") == "MIS" else value
-        total = span + exposure + premium
-        out.append({"type": "equity", "tradingsymbol": market.symbol, "exchange": market.market, "span": _round(span),
-                    "exposure": _round(exposure), "option_premium": _round(premium), "additional": 0, "bo": 0, "cash": 0,
-                    "var": _round(span) if inst.kind is InstrumentKind.EQUITY else 0, "pnl": {"realised": 0, "unrealised": 0},
-                    "leverage": 1, "charges": _charges(), "total": _round(total)})
-    return out
-
-
-def _charges() -> dict[str, Any]:
-    return {"transaction_tax": 0, "transaction_tax_type": "stt", "exchange_turnover_charge": 0, "sebi_turnover_charge": 0,
-            "brokerage": 0, "stamp_duty": 0, "gst": {"igst": 0, "cgst": 0, "sgst": 0, "total": 0}, "total": 0}
 
 
 def _round(value: Decimal) -> Decimal:
