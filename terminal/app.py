@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import sys
 from pathlib import Path
 from types import TracebackType
@@ -17,9 +18,13 @@ from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 
 from core.bus import EventBus
+from core.journal import Journal
 from core.loop_monitor import LoopLagMonitor
+from core.security import KiteTokenStore, SecurityEvent, VenueCredentials, load_credentials, record, redaction, venue_of_profile
+from core.venue import VenueClient
 from widgets.keymap import Keymap
 from widgets.log_panel import QtLogHandler
+from widgets.security import AuditNote, CredentialsDialog, run_dialog, unlock_vault
 
 from .cli import parse_args
 from .engine import Engine
@@ -27,16 +32,22 @@ from .layout import Panels, build_panels, size_default_layout
 from .main_window import MainWindow
 from .settings import Profile, Settings
 from .status_bar import TerminalStatusBar
-from .venues import build_venues
+from .venues import build_venues, check_credentials
 
 log = logging.getLogger("terminal")
+PASSPHRASE_ENV = "SHRIVENQUANT_VAULT_PASSPHRASE"
+
+
+def vault_path(settings: Settings) -> Path:
+    """The credentials vault: <data dir>/vault.json."""
+    return settings.data_dir / "vault.json"
 
 
 class Terminal:
     """One running terminal: the services of a profile and the window that shows them."""
 
     def __init__(self, settings: Settings, profile: Profile, log_handler: QtLogHandler,
-                 screenshot: Path | None = None, exit_after: float | None = None) -> None:
+                 screenshot: Path | None = None, exit_after: float | None = None, passphrase: str | None = None) -> None:
         self.settings = settings
         self.profile = profile
         self.bus = EventBus()
@@ -48,7 +59,11 @@ class Terminal:
         self.window: MainWindow | None = None
         self.panels: Panels | None = None
         self._restored = False
-        self.engine = Engine(settings, profile, self.bus, build_venues)
+        self._passphrase = passphrase  # from the environment; dropped once the vault is unlocked
+        self.credentials: dict[str, VenueCredentials] = {}
+        self.token_store: KiteTokenStore | None = None
+        self._audit_notes: list[AuditNote] = [(SecurityEvent.PROFILE_STARTED, {"profile": profile.name})]
+        self.engine = Engine(settings, profile, self.bus, self._build_venues)
         self._closed = asyncio.Event()
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -83,10 +98,35 @@ class Terminal:
         from .layout import default_watchlists
 
         wanted = [iid for ids in default_watchlists().values() for iid in ids]
+        await self.unlock_credentials()
         try:
             await self.engine.start(subscribe=wanted)
         except Exception:
             log.exception("the trading engine could not start; the terminal stays up without it")
+        if self.engine.stack is not None:
+            for event, detail in self._audit_notes:
+                record(self.engine.stack.journal, event, **detail)
+            self._audit_notes.clear()
+
+    async def unlock_credentials(self) -> None:
+        """Live profiles: unlock the vault ($SHRIVENQUANT_VAULT_PASSPHRASE or the dialog) and read the profile's keys."""
+        venue = venue_of_profile(self.profile.venues)
+        if venue is None or self.profile.uses_emulator:
+            return
+        passphrase, self._passphrase = self._passphrase, None
+        vault = await unlock_vault(vault_path(self.settings), passphrase, notes=self._audit_notes, parent=self.window)
+        if vault is None:
+            return
+        creds = load_credentials(vault, venue, self.profile.name)
+        if creds is not None:
+            self.credentials[venue] = creds
+        if venue == "zerodha":  # the daily Kite access token is written back: keep the vault open for it
+            self.token_store = KiteTokenStore(vault, self.profile.name)
+        else:
+            vault.lock()
+
+    def _build_venues(self, profile: Profile, endpoints: dict[str, str], bus: EventBus) -> list[VenueClient]:
+        return build_venues(profile, endpoints, bus, self.credentials, self.token_store)
 
     def spawn(self, coro: "asyncio.coroutines.Coroutine[object, object, None]") -> asyncio.Task[None]:  # type: ignore[name-defined]
         """Run a background task owned by the terminal (cancelled at shutdown, errors logged)."""
@@ -143,6 +183,7 @@ def configure_logging(level: str) -> QtLogHandler:
     root.handlers[:] = [stream, qt_handler]
     for noisy in ("asyncio", "websockets", "httpx", "httpcore", "aiohttp.access"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    redaction.install()
     return qt_handler
 
 
@@ -163,6 +204,7 @@ def install_exception_hooks(loop: asyncio.AbstractEventLoop) -> None:
 def main(argv: list[str] | None = None) -> int:
     """Run the terminal; return the process exit code."""
     args = parse_args(argv)
+    passphrase = os.environ.pop(PASSPHRASE_ENV, None)  # read once; child processes (emulator, console) never see it
     handler = configure_logging(args.log_level)
     settings = Settings.load(args.config, args.data_dir)
     try:
@@ -176,11 +218,41 @@ def main(argv: list[str] | None = None) -> int:
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
     install_exception_hooks(loop)
-    terminal = Terminal(settings, profile, handler, args.screenshot, args.exit_after)
     try:
         with loop:
+            if args.setup_credentials:
+                return loop.run_until_complete(setup_credentials(settings, profile.name, passphrase))
+            terminal = Terminal(settings, profile, handler, args.screenshot, args.exit_after, passphrase)
             code = loop.run_until_complete(terminal.run())
     finally:
         asyncio.set_event_loop(None)
         logging.getLogger().removeHandler(handler)
     return code
+
+
+async def setup_credentials(settings: Settings, profile_name: str, passphrase: str | None) -> int:
+    """--setup-credentials: unlock (or create) the vault, show the credentials dialog; 0 once keys are saved."""
+    notes: list[AuditNote] = []
+    chosen, saved = profile_name, False
+    vault = await unlock_vault(vault_path(settings), passphrase, allow_create=True, notes=notes)
+    if vault is not None:
+        profiles = {name: venue for name in settings.profile_names
+                    if (venue := venue_of_profile(settings.profile(name).venues)) and not settings.profile(name).uses_emulator}
+
+        async def test(name: str, values: dict[str, str]) -> str:
+            return await check_credentials(settings.profile(name), values)
+
+        dialog = CredentialsDialog(vault, profiles, test, profile=profile_name)
+        saved = await run_dialog(dialog) == CredentialsDialog.DialogCode.Accepted
+        vault.lock()
+        chosen = dialog.profile.currentText()
+        if saved:
+            notes.append((SecurityEvent.CREDENTIALS_SAVED, {"profile": chosen, "fields": dialog.saved}))
+            log.info("credentials saved in the vault for profile %r (%s)", chosen, ", ".join(dialog.saved))
+    journal = Journal.open(settings.profile_dir(chosen) / "journal.db")  # the audit trail, wrong passphrases included
+    try:
+        for event, detail in notes:
+            record(journal, event, **detail)
+    finally:
+        journal.close()
+    return 0 if saved else 1

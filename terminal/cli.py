@@ -15,6 +15,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--exit-after", type=float, metavar="SECONDS",
                         help="exit 0 after this many seconds (with --screenshot: take it then)")
     parser.add_argument("--log-level", default="INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR"))
+    parser.add_argument("--setup-credentials", action="store_true",
+                        help="add or change venue keys in the encrypted vault (creating it if needed), then exit")
     args = parser.parse_args(argv)
     if args.screenshot is not None and args.exit_after is None:
         args.exit_after = 5.0

@@ -1,18 +1,22 @@
 """Which venue clients a profile runs, and with which endpoints and credentials.
 
-The demo profile uses the emulator's endpoints and its demo credentials (the same connector code as
-live accounts). Live profiles read their endpoints from the profile and their keys from the vault;
-a venue without credentials is not started, and the log says how to add them.
+The demo profile uses the emulator's endpoints (loopback only) and its demo credentials, or the ones
+passed in (the same connector code as live accounts). Live profiles read their endpoints from the
+profile, each checked to be TLS to the venue's own host, and their keys from the credentials passed in
+(read from the vault by the app); a venue without credentials or with a bad endpoint is not started,
+and the log says why.
 """
 from __future__ import annotations
 
 import importlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from core.bus import EventBus
 from core.domain import ProgressEvent
+from core.security import (InsecureEndpoint, KiteTokenStore, Secret, VenueCredentials, check_live_endpoint, check_loopback,
+                           venue_of_profile)
 from core.venue import VenueClient
 
 from .settings import Profile
@@ -23,19 +27,34 @@ DEMO_BINANCE_KEY, DEMO_BINANCE_SECRET = "demo-binance-key", "demo-binance-secret
 DEMO_KITE_KEY, DEMO_KITE_SECRET = "demo-kite-key", "demo-kite-secret"
 
 
-def build_venues(profile: Profile, endpoints: dict[str, str], bus: EventBus) -> list[VenueClient]:
-    """Construct (not connect) the venue clients of a profile."""
+def build_venues(profile: Profile, endpoints: dict[str, str], bus: EventBus,
+                 credentials: Mapping[str, VenueCredentials] | None = None,
+                 token_store: KiteTokenStore | None = None) -> list[VenueClient]:
+    """Construct (not connect) the venue clients of a profile.
+
+    credentials: per venue ("binance", "zerodha"); required for live profiles, optional for the demo
+    (default: the emulator's demo keys). token_store keeps the Kite access token (the vault's, live).
+    """
+    credentials = credentials or {}
     clients: list[VenueClient] = []
     if profile.uses_emulator:
-        clients += _binance(bus, endpoints.get("binance_rest"), endpoints.get("binance_fapi"), DEMO_BINANCE_KEY, DEMO_BINANCE_SECRET)
+        for url in endpoints.values():
+            check_loopback(url)
+        binance = credentials.get("binance")
+        key, secret = (binance.api_key.reveal(), binance.api_secret.reveal()) if binance and binance.api_secret \
+            else (DEMO_BINANCE_KEY, DEMO_BINANCE_SECRET)
+        clients += _binance(bus, endpoints.get("binance_rest"), endpoints.get("binance_fapi"), key, secret)
         if "kite_rest" in endpoints:
-            clients += _kite_demo(bus, endpoints)
+            clients += _kite_demo(bus, endpoints, credentials.get("zerodha"))
         return clients
-    if "binance" in profile.venues:
-        log.error("Binance: no API key stored for profile %r; add it in Settings -> Accounts (kept in the encrypted vault)",
-                  profile.name)
-    if "zerodha" in profile.venues:
-        log.error("Zerodha: no Kite api_key/secret stored for profile %r; add them in Settings -> Accounts", profile.name)
+    try:
+        if "binance" in profile.venues:
+            clients += _binance_live(bus, profile, credentials.get("binance"))
+        if "zerodha" in profile.venues:
+            clients += _kite_live(bus, profile, credentials.get("zerodha"), token_store)
+    except InsecureEndpoint as exc:
+        log.error("profile %r not started: %s", profile.name, exc)
+        return []
     return clients
 
 
@@ -51,13 +70,56 @@ def _binance(bus: EventBus, rest: str | None, fapi: str | None, key: str, secret
     return clients
 
 
-def _kite_demo(bus: EventBus, endpoints: dict[str, str]) -> list[VenueClient]:
+def _binance_live(bus: EventBus, profile: Profile, creds: VenueCredentials | None) -> list[VenueClient]:
+    from connectors.binance import SPOT_LIVE, SPOT_TESTNET, BinanceEndpoints, BinanceSpotClient, BinanceUsdmClient, credentials_from
+
+    if creds is None:
+        log.error("Binance: no API key stored for profile %r; run with --setup-credentials (kept in the encrypted vault)",
+                  profile.name)
+        return []
+    table = profile.options.get("binance", {})
+    urls = {name: check_live_endpoint("binance", str(table[name]))
+            for name in ("rest_url", "ws_url", "fapi_url", "fstream_url", "ws_api_url") if table.get(name)}
+    signer = credentials_from(creds.api_key.reveal(), creds.api_secret.reveal() if creds.api_secret else None,
+                              creds.ed25519_private_key.reveal() if creds.ed25519_private_key else None)
+    assert signer is not None
+    clients: list[VenueClient] = []
+    if "rest_url" in urls and "ws_url" in urls:
+        known_ws_api = {SPOT_LIVE.rest: SPOT_LIVE.ws_api, SPOT_TESTNET.rest: SPOT_TESTNET.ws_api}
+        ws_api = urls.get("ws_api_url") or known_ws_api.get(urls["rest_url"].rstrip("/"), "")
+        clients.append(BinanceSpotClient(bus, BinanceEndpoints(urls["rest_url"], urls["ws_url"], ws_api), signer))
+    if "fapi_url" in urls and "fstream_url" in urls:
+        clients.append(BinanceUsdmClient(bus, BinanceEndpoints(urls["fapi_url"], urls["fstream_url"], routed=True), signer))
+    return clients
+
+
+def _kite_live(bus: EventBus, profile: Profile, creds: VenueCredentials | None,
+               token_store: KiteTokenStore | None) -> list[VenueClient]:
+    from connectors.zerodha import KiteEndpoints, ZerodhaClient
+
+    if creds is None or creds.api_secret is None:
+        log.error("Zerodha: no Kite api_key/secret stored for profile %r; run with --setup-credentials", profile.name)
+        return []
+    table = profile.options.get("kite", {})
+    defaults = KiteEndpoints()
+    login = str(table.get("login_url") or defaults.login).removesuffix("/connect/login")
+    endpoints = KiteEndpoints(check_live_endpoint("zerodha", str(table.get("rest_url") or defaults.rest)),
+                              check_live_endpoint("zerodha", str(table.get("ws_url") or defaults.ws)),
+                              check_live_endpoint("zerodha", login))
+    client = ZerodhaClient(bus, endpoints, creds.api_key.reveal(), api_secret=creds.api_secret.reveal(), token_store=token_store)
+    client.progress = download_progress(bus, "Kite instruments")
+    return [client]
+
+
+def _kite_demo(bus: EventBus, endpoints: dict[str, str], creds: VenueCredentials | None) -> list[VenueClient]:
     try:
         zerodha: Any = importlib.import_module("connectors.zerodha")
     except ImportError as exc:
         log.warning("Zerodha connector unavailable: %s", exc)
         return []
-    client = zerodha.demo_client(bus, endpoints, DEMO_KITE_KEY, DEMO_KITE_SECRET)
+    key, secret = (creds.api_key.reveal(), creds.api_secret.reveal()) if creds and creds.api_secret \
+        else (DEMO_KITE_KEY, DEMO_KITE_SECRET)
+    client = zerodha.demo_client(bus, endpoints, key, secret)
     client.progress = download_progress(bus, "Kite instruments")
     return [client]
 
@@ -70,3 +132,24 @@ def download_progress(bus: EventBus, task: str) -> Callable[[int, int | None], N
         bus.publish(ProgressEvent(task, fraction, f"{done / 1e6:.1f} MB" + (f" of {total / 1e6:.1f} MB" if total else "")))
 
     return report
+
+
+async def check_credentials(profile: Profile, values: Mapping[str, str]) -> str:
+    """Connect a live profile's venue with these keys, read the balances, disconnect (the setup dialog's test)."""
+    venue = venue_of_profile(profile.venues)
+    if venue is None:
+        raise ValueError(f"profile {profile.name!r} needs no credentials")
+    secret = values.get("api_secret", "")
+    creds = VenueCredentials(venue, profile.name, Secret(values.get("api_key", "")), Secret(secret) if secret else None)
+    clients = build_venues(profile, {}, EventBus(), {venue: creds})
+    if not clients:
+        raise ValueError(f"profile {profile.name!r}: nothing to connect (see the log)")
+    balances = 0
+    try:
+        for client in clients:
+            await client.connect()
+            balances += len(await client.balances())
+    finally:
+        for client in clients:
+            await client.close()
+    return f"{len(clients)} connection(s) to {venue}, {balances} balance(s) read"

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from core.domain import ClientOrderId, Fill, InstrumentId, Order, OrderStatus, Product, Side, Venue
+from core.security.redaction import redact_value
 
 from .cache import MarketCache
 from .codec import dec, dumps, request_from_dict, request_to_dict, undec
@@ -227,10 +228,13 @@ class Journal:
     # audit
 
     def audit(self, kind: str, detail: dict[str, Any]) -> int:
-        """Append an audit entry (user action, risk decision, security event); return its seq."""
+        """Append an audit entry (user action, risk decision, security event); return its seq.
+
+        Every string in detail is redacted first (core.security.redaction): no secret reaches the file.
+        """
         with self._tx() as db:
             cur = db.execute("INSERT INTO audit(ts_ns, kind, detail) VALUES (?, ?, ?)",
-                             (self._clock_ns(), kind, dumps(detail)))
+                             (self._clock_ns(), kind, dumps(redact_value(detail))))
         return int(cur.lastrowid or 0)
 
     def audit_entries(self, kind: str | None = None, limit: int = 100) -> list[AuditEntry]:
