@@ -20,6 +20,7 @@ from PySide6.QtWidgets import QApplication, QWidget
 from core import options
 from core.chain.model import OptionChainModel
 from core.domain import InstrumentId, Side, Venue
+from widgets.backtest import BacktestPanel
 from widgets.chain.builder import StrategyBuilder
 from widgets.chart.depth_chart import DepthChart
 from widgets.chart.time_axis import UTC, venue_tz
@@ -62,6 +63,7 @@ class Panels:
     log: LogPanel
     toasts: ToastArea
     notifier: Notifier
+    backtest: BacktestPanel
     extra: dict[str, QWidget] = field(default_factory=dict)
 
 
@@ -109,6 +111,14 @@ def build_panels(window: MainWindow, engine: Engine, keymap: Keymap, log_handler
     window.add_panel("book", "Order book", book, Left)
     window.add_document("chain", "Option chain", chain)
     window.add_document("builder", "Strategy builder", builder)
+
+    async def history(iid: InstrumentId, timeframe: str, bars: int) -> Any:
+        if engine.bars is None:
+            raise RuntimeError("the trading engine is still starting")
+        return await engine.bars.load(iid, timeframe, bars)
+
+    backtest = BacktestPanel(_strategy_dir(), engine.catalog.find, load_bars=history)
+    window.add_document("backtest", "Backtest", backtest)
     window.add_panel("ticket", "Order ticket", ticket, Right)
     depth = DepthChart(engine.market)
     tape = TimeAndSalesPanel(engine.market, None, UTC)
@@ -127,7 +137,7 @@ def build_panels(window: MainWindow, engine: Engine, keymap: Keymap, log_handler
     window.docks["orders"].raise_()
     toasts = ToastArea(window)
     notifier = Notifier(engine.bus, toasts.show_notice, sound=bool(engine.profile.options.get("notification_sound", False)))
-    panels = Panels(watch, book, ticket, orders, positions, risk, builder, chain, strategies, log_panel, toasts, notifier)
+    panels = Panels(watch, book, ticket, orders, positions, risk, builder, chain, strategies, log_panel, toasts, notifier, backtest)
 
     charts_path = data_dir / "charts.json"
     window.before_save.append(lambda: save_chart_specs(charts_path, chart_documents(window)))

@@ -24,6 +24,7 @@ from typing import Any
 
 from core.domain import BarEvent, Fill, Instrument, InstrumentId, Order, OrderType, Position, Side, Tick, TimeInForce
 from core.strategy import load_strategy_class
+from core.strategy.api import order_type_for
 from core.strategy.runner import OrderPolicy, StrategyRunner
 
 from .engine_client import EngineClient
@@ -60,10 +61,13 @@ class HostContext:
         return time.time_ns()
 
     def _order(self, side: Side, instrument_id: InstrumentId, quantity: Decimal, price: Decimal | None,
-               order_type: OrderType | None, time_in_force: TimeInForce) -> asyncio.Task[Order]:
+               order_type: OrderType | None, time_in_force: TimeInForce, trigger_price: Decimal | None) -> asyncio.Task[Order]:
+        otype = order_type or order_type_for(price, trigger_price)
+        trigger = None if trigger_price is None else Decimal(str(trigger_price))
+
         async def send() -> Order:
-            order = await self.host.client.order(side, instrument_id, quantity, price, order_type, time_in_force,
-                                                 strategy_id=self.strategy_id)
+            order = await self.host.client.order(side, instrument_id, quantity, price, otype, time_in_force,
+                                                 strategy_id=self.strategy_id, trigger_price=trigger)
             self.order_ids.add(order.client_order_id)
             return order
 
@@ -72,12 +76,14 @@ class HostContext:
         return task
 
     def buy(self, instrument_id: InstrumentId, quantity: Decimal, price: Decimal | None = None,
-            order_type: OrderType | None = None, time_in_force: TimeInForce = TimeInForce.GTC) -> asyncio.Task[Order]:
-        return self._order(Side.BUY, instrument_id, quantity, price, order_type, time_in_force)
+            order_type: OrderType | None = None, time_in_force: TimeInForce = TimeInForce.GTC,
+            trigger_price: Decimal | None = None) -> asyncio.Task[Order]:
+        return self._order(Side.BUY, instrument_id, quantity, price, order_type, time_in_force, trigger_price)
 
     def sell(self, instrument_id: InstrumentId, quantity: Decimal, price: Decimal | None = None,
-             order_type: OrderType | None = None, time_in_force: TimeInForce = TimeInForce.GTC) -> asyncio.Task[Order]:
-        return self._order(Side.SELL, instrument_id, quantity, price, order_type, time_in_force)
+             order_type: OrderType | None = None, time_in_force: TimeInForce = TimeInForce.GTC,
+             trigger_price: Decimal | None = None) -> asyncio.Task[Order]:
+        return self._order(Side.SELL, instrument_id, quantity, price, order_type, time_in_force, trigger_price)
 
     def cancel(self, client_order_id: str) -> asyncio.Task[Any]:
         return asyncio.get_running_loop().create_task(self.host.client.cancel(client_order_id))

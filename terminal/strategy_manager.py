@@ -4,6 +4,10 @@ The host is started with a scrubbed environment (no credentials, no tokens but t
 killed when it stops heartbeating (the channel revokes its trading first) and restarted, at most
 `max_restarts` times; after that it stays down and the strategies show FAILED. Strategy files are
 polled for changes: a changed file of a running strategy is reloaded (stop, load, start).
+
+P&L per strategy is kept here, in the terminal, from the engine's own order and fill events (the
+OMS tags each order with its source "strategy:<id>"), never from what the host reports about itself;
+pnl(sid) marks the open positions at the market's last price.
 """
 from __future__ import annotations
 
@@ -14,8 +18,13 @@ import os
 import sys
 from collections import deque
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
+
+from core.bus import Subscription
+from core.domain import FillEvent, InstrumentId, OrderUpdated
+from core.strategy.pnl import StrategyPnl, StrategyPnlSummary
 
 from .engine_channel import EngineChannel, Session
 
@@ -52,6 +61,10 @@ class StrategyManager:
         self._connected = asyncio.Event()
         channel.on_host_message = self._on_report
         channel.on_revoked = self._on_revoked
+        self.book = StrategyPnl(self._multiplier)
+        self._subs: list[Subscription[Any]] = [
+            channel.bus.subscribe(OrderUpdated, lambda e: self.book.on_order(e.order)),
+            channel.bus.subscribe(FillEvent, lambda e: self.book.on_fill(e.fill))]
 
     # host process ---------------------------------------------------------------------------------
     async def start(self) -> None:
@@ -74,6 +87,8 @@ class StrategyManager:
         log.info("strategy host started (pid %s)", self._proc.pid)
 
     async def stop(self) -> None:
+        for sub in self._subs:
+            sub.close()
         if self._watch is not None:
             self._watch.cancel()
             await asyncio.gather(self._watch, return_exceptions=True)
@@ -142,6 +157,14 @@ class StrategyManager:
 
     async def resume_strategy(self, sid: str) -> None:
         await self.command("resume", sid)
+
+    def pnl(self, sid: str) -> StrategyPnlSummary:
+        """The strategy's positions and P&L from its fills, open positions at the last price."""
+        return self.book.summary(sid, self.channel.market.last_price)
+
+    def _multiplier(self, instrument_id: InstrumentId) -> Decimal:
+        instrument = self.channel.catalog.find(instrument_id)
+        return instrument.multiplier if instrument is not None else Decimal(1)
 
     async def command(self, kind: str, sid: str, **args: Any) -> None:
         if not await self.channel.send_to_hosts({"command": kind, "strategy_id": sid, **args}):

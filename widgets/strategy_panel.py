@@ -1,25 +1,33 @@
 """Strategy manager panel: load a script, set its parameters, start/pause/stop it, watch its state,
-counts and log. It never imports a user script itself (a script's module code could hang the UI):
-loading happens in the strategy host, which reports back."""
+counts, position and P&L (realised, and unrealised at the last price) and log. It never imports a
+user script itself (a script's module code could hang the UI): loading happens in the strategy host,
+which reports back."""
 from __future__ import annotations
 
 import shlex
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, Protocol
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QLineEdit, QPlainTextEdit, QPushButton, QSplitter, QVBoxLayout, QWidget
 
+from core.strategy.pnl import StrategyPnlSummary
+
 from .order_entry import run_async
 from .style import mono_font
-from .table import Column, DataTable, RowTableModel, signed_color
+from .table import Align, Column, DataTable, RowTableModel, fmt_number, signed_color
 
 
 class StrategyControl(Protocol):
     records: dict[str, Any]
     host_state: str
     restarts: int
+
+    def pnl(self, sid: str) -> StrategyPnlSummary:
+        """The strategy's positions and P&L, from the engine's fills of its orders."""
+        ...
 
     async def load(self, path: Path, params: dict[str, Any] | None = None) -> Any: ...
     async def start_strategy(self, sid: str) -> None: ...
@@ -37,6 +45,18 @@ class Row:
     fills: int
     errors: int
     error: str
+    position: str = ""
+    realised: Decimal | None = None
+    unrealised: Decimal | None = None
+    fees: Decimal | None = None
+
+
+def position_text(pnl: StrategyPnlSummary) -> str:
+    """'BTCUSDT +0.01 @ 97000.5' per open position; 'flat' once traded and closed; '' if never traded."""
+    if not pnl.positions:
+        return ""
+    held = [f"{p.instrument_id.symbol} {p.quantity:+f} @ {p.average_price.normalize():f}" for p in pnl.open_positions]
+    return ", ".join(held) or "flat"
 
 
 _STATE_COLOURS = {"RUNNING": 1.0, "FAILED": -1.0}
@@ -47,6 +67,12 @@ COLUMNS = [
     Column[Row]("Orders", lambda r: r.orders),
     Column[Row]("Fills", lambda r: r.fills),
     Column[Row]("Errors", lambda r: r.errors),
+    Column[Row]("Position", lambda r: r.position, width=170),
+    Column[Row]("Realised", lambda r: r.realised, text=lambda r: fmt_number(r.realised, 2, sign=True), align=Align.RIGHT,
+                color=lambda r: signed_color(r.realised)),
+    Column[Row]("Unrealised", lambda r: r.unrealised, text=lambda r: fmt_number(r.unrealised, 2, sign=True),
+                align=Align.RIGHT, color=lambda r: signed_color(r.unrealised), flash=True),
+    Column[Row]("Fees", lambda r: r.fees, text=lambda r: fmt_number(r.fees, 4), align=Align.RIGHT),
     Column[Row]("Last error", lambda r: r.error, width=260),
 ]
 
@@ -132,7 +158,12 @@ class StrategyPanel(QWidget):
 
     def refresh(self) -> None:
         records = list(self.control.records.values())
-        self.model.set_rows([Row(r.strategy_id, r.path.name, r.state, r.orders, r.fills, r.errors, r.error) for r in records])
+        rows = []
+        for r in records:
+            pnl = self.control.pnl(r.strategy_id)
+            rows.append(Row(r.strategy_id, r.path.name, r.state, r.orders, r.fills, r.errors, r.error, position_text(pnl),
+                            pnl.realised, pnl.unrealised, pnl.fees))
+        self.model.set_rows(rows)
         self.status.setText(f"Strategy host: {self.control.host_state}" + (f" (restarted {self.control.restarts}×)" if self.control.restarts else ""))
         sid = self.selected()
         if sid is not None and sid in self.control.records:

@@ -11,12 +11,13 @@ from .exchange import Execution, SimulatedExchange
 from .models import NO_FEES, NO_SLIPPAGE, BpsSlippage, FeeModel, Latency, RateFees, SlippageModel, TickSlippage
 from .paper import PaperVenue
 from .results import BacktestResult, Metrics, RoundTrip, RunStatus, compute_metrics, drawdown
-from .sweep import SweepRow, grid_points, sweep
+from .sweep import SweepRow, grid_points, parse_grid, sweep
 from .synthetic import random_walk_bars
+from .worker import BacktestJob, ProcessTask, StrategyInfo
 
 __all__ = [
-    "BacktestResult", "Backtester", "BarArrays", "BpsSlippage", "Execution", "FeeModel", "Latency", "Metrics",
+    "BacktestJob", "BacktestResult", "Backtester", "BarArrays", "BpsSlippage", "Execution", "FeeModel", "Latency", "Metrics",
     "NO_FEES", "NO_SLIPPAGE", "PaperVenue", "RateFees", "RoundTrip", "RunStatus", "SimulatedExchange", "SlippageModel",
-    "SweepRow", "TickSlippage", "compute_metrics", "drawdown", "grid_points", "price_path", "random_walk_bars",
+    "StrategyInfo", "SweepRow", "TickSlippage", "compute_metrics", "drawdown", "grid_points", "parse_grid", "price_path", "random_walk_bars",
     "run_backtest", "sweep",
 ]

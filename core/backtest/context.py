@@ -1,9 +1,9 @@
 """BacktestContext: the StrategyContext a strategy trades through in a backtest.
 
-It behaves as the live context does: buy/sell build the same OrderRequest (a limit when a price is
-given, else a market order; the instrument's default product; source "strategy:<id>"), check it
-against the instrument (tick, lot, minimums) and hand it to the simulated venue, which receives it
-after the latency. A refused order is logged ("order refused: ...") and returns None, as a live
+It behaves as the live context does: buy/sell build the same OrderRequest (the type from
+order_type_for: market, limit, stop-market or stop-limit; the instrument's default product; source
+"strategy:<id>"), check it against the instrument (tick, lot, minimums) and hand it to the
+simulated venue, which receives it after the latency. A refused order is logged ("order refused: ...") and returns None, as a live
 order task fails without raising into the strategy. What the strategy knows of its orders and
 position (open_orders, position) is what the venue's reports told it so far, so it lags the venue
 by the report latency, as it would live. Risk checks of the live path are not simulated.
@@ -19,6 +19,7 @@ from typing import Protocol
 
 from core.domain import (ClientOrderId, Instrument, InstrumentId, InstrumentKind, Order, OrderRequest, OrderType,
                          Position, Side, TimeInForce, to_decimal, validate_order)
+from core.strategy.api import order_type_for
 
 from .account import Positions
 from .exchange import Execution
@@ -57,12 +58,14 @@ class BacktestContext:
         return self._broker.now_ns()
 
     def buy(self, instrument_id: InstrumentId, quantity: Decimal, price: Decimal | None = None,
-            order_type: OrderType | None = None, time_in_force: TimeInForce = TimeInForce.GTC) -> Order | None:
-        return self._order(Side.BUY, instrument_id, quantity, price, order_type, time_in_force)
+            order_type: OrderType | None = None, time_in_force: TimeInForce = TimeInForce.GTC,
+            trigger_price: Decimal | None = None) -> Order | None:
+        return self._order(Side.BUY, instrument_id, quantity, price, order_type, time_in_force, trigger_price)
 
     def sell(self, instrument_id: InstrumentId, quantity: Decimal, price: Decimal | None = None,
-             order_type: OrderType | None = None, time_in_force: TimeInForce = TimeInForce.GTC) -> Order | None:
-        return self._order(Side.SELL, instrument_id, quantity, price, order_type, time_in_force)
+             order_type: OrderType | None = None, time_in_force: TimeInForce = TimeInForce.GTC,
+             trigger_price: Decimal | None = None) -> Order | None:
+        return self._order(Side.SELL, instrument_id, quantity, price, order_type, time_in_force, trigger_price)
 
     def cancel(self, client_order_id: str) -> bool:
         """Send a cancel for a working order; False if the strategy knows it is done (or never knew it)."""
@@ -120,15 +123,17 @@ class BacktestContext:
 
     # internals -------------------------------------------------------------------------------------
     def _order(self, side: Side, instrument_id: InstrumentId, quantity: Decimal, price: Decimal | None,
-               order_type: OrderType | None, time_in_force: TimeInForce) -> Order | None:
-        otype = order_type or (OrderType.LIMIT if price is not None else OrderType.MARKET)
+               order_type: OrderType | None, time_in_force: TimeInForce, trigger_price: Decimal | None) -> Order | None:
+        otype = order_type or order_type_for(price, trigger_price)
         try:
             instrument = self.instruments.get(instrument_id)
             if instrument is None:
                 raise ValueError(f"{instrument_id} is not in this backtest")
             request = OrderRequest(instrument_id, side, to_decimal(quantity), otype,
-                                   price=None if price is None else to_decimal(price), time_in_force=time_in_force,
-                                   product=instrument.default_product, source=f"strategy:{self.strategy_id}")
+                                   price=None if price is None else to_decimal(price),
+                                   trigger_price=None if trigger_price is None else to_decimal(trigger_price),
+                                   time_in_force=time_in_force, product=instrument.default_product,
+                                   source=f"strategy:{self.strategy_id}")
             validate_order(instrument, request, self._broker.last_price(instrument_id))
         except ValueError as exc:
             self.refused += 1

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from core.domain import Instrument
-from core.strategy import Strategy, load_strategy_class
+from core.strategy import Param, Strategy, load_strategy_class
 
 from .engine import Backtester, CancelFlag
 from .results import Metrics
@@ -62,6 +62,28 @@ def grid_points(grid: dict[str, Sequence[Any]]) -> list[dict[str, Any]]:
     """Every combination of the grid's values, the first parameter varying slowest."""
     names = list(grid)
     return [dict(zip(names, values)) for values in itertools.product(*(grid[n] for n in names))]
+
+
+def parse_grid(text: str, params: dict[str, Param[Any]]) -> dict[str, list[Any]]:
+    """Parse "fast=5,10,20 slow=50,100" into typed value lists (each value through its Param's coerce).
+
+    Raise ValueError naming the item at fault: not name=values, an undeclared parameter, a value the
+    parameter refuses, or a parameter given twice.
+    """
+    grid: dict[str, list[Any]] = {}
+    for item in text.split():
+        name, sep, values = item.partition("=")
+        if not sep or not name.isidentifier() or not values.strip(","):
+            raise ValueError(f"{item!r} is not name=value,value,...")
+        if name not in params:
+            raise ValueError(f"{name!r} is not a parameter of this strategy ({', '.join(params) or 'it has none'})")
+        if name in grid:
+            raise ValueError(f"{name!r} is given twice")
+        try:
+            grid[name] = [params[name].coerce(v) for v in values.split(",") if v]
+        except ValueError as exc:
+            raise ValueError(f"{name}: {exc}") from exc
+    return grid
 
 
 def sweep(strategy_path: str | Path, grid: dict[str, Sequence[Any]], data: object, instruments: Sequence[Instrument], *,

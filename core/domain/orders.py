@@ -58,6 +58,8 @@ class OrderRequest:
             raise ValueError(f"{self.order_type.value} order needs a trigger price")
         if self.price is not None and self.price <= 0:
             raise ValueError(f"price must be positive, got {self.price}")
+        if self.trigger_price is not None and self.trigger_price <= 0:
+            raise ValueError(f"trigger price must be positive, got {self.trigger_price}")
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,7 +3,9 @@
 A strategy subclasses Strategy, declares parameters as class attributes of type Param, and overrides
 the callbacks it needs. It trades only through `self.ctx` (a StrategyContext), which every runner
 provides: the live runner's context goes through the terminal's trading API and risk checks, the
-backtester's through the matching engine. Orders are tagged with the strategy id.
+backtester's through the matching engine. Orders are tagged with the strategy id (their source is
+"strategy:<id>"), which is how the terminal attributes fills and P&L to a strategy. buy/sell make a
+market order, a limit (price=), a stop-market (trigger_price=) or a stop-limit (both).
 
     class EmaCross(Strategy):
         fast = Param(12, "fast EMA length")
@@ -69,9 +71,15 @@ class StrategyContext(Protocol):
 
     def now_ns(self) -> int: ...
     def buy(self, instrument_id: InstrumentId, quantity: Decimal, price: Decimal | None = None,
-            order_type: OrderType | None = None, time_in_force: TimeInForce = TimeInForce.GTC) -> Any: ...
+            order_type: OrderType | None = None, time_in_force: TimeInForce = TimeInForce.GTC,
+            trigger_price: Decimal | None = None) -> Any:
+        """Buy: market, limit (a price), stop-market (a trigger_price) or stop-limit (both); see order_type_for."""
+        ...
     def sell(self, instrument_id: InstrumentId, quantity: Decimal, price: Decimal | None = None,
-             order_type: OrderType | None = None, time_in_force: TimeInForce = TimeInForce.GTC) -> Any: ...
+             order_type: OrderType | None = None, time_in_force: TimeInForce = TimeInForce.GTC,
+             trigger_price: Decimal | None = None) -> Any:
+        """Sell, as buy does (a sell stop triggers when the market trades at or below trigger_price)."""
+        ...
     def cancel(self, client_order_id: str) -> Any: ...
     def cancel_all(self, instrument_id: InstrumentId | None = None) -> Any: ...
     def position(self, instrument_id: InstrumentId) -> Position | None: ...
@@ -135,6 +143,14 @@ class Strategy:
     def on_fill(self, fill: Fill) -> None: ...
     def on_timer(self) -> None: ...
     def on_stop(self) -> None: ...
+
+
+def order_type_for(price: Decimal | None, trigger_price: Decimal | None) -> OrderType:
+    """The order type a strategy means when it names none: a trigger makes a stop (a stop-limit with a
+    price, else a stop-market), a price alone a limit, neither a market order."""
+    if trigger_price is not None:
+        return OrderType.STOP_LIMIT if price is not None else OrderType.STOP_MARKET
+    return OrderType.LIMIT if price is not None else OrderType.MARKET
 
 
 def side_of(quantity: Decimal) -> Side:

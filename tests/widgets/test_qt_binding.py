@@ -27,3 +27,34 @@ def test_void_painter_calls_keep_the_reference_count_of_none(qapp: QApplication)
     finally:
         painter.end()
     assert after - before > -50, f"None lost {before - after} references in 800 painter calls"
+
+
+def test_no_widget_attribute_shadows_a_qt_method() -> None:
+    """An instance attribute named like a Qt virtual (self.metric = QComboBox()) makes shiboken call it
+    in place of the C++ method (QPaintDevice.metric while fonts are set): a segfault, not an error."""
+    import ast
+    from pathlib import Path
+
+    from PySide6.QtWidgets import QWidget
+
+    qt_methods = {name for name in dir(QWidget) if not name.startswith("_") and callable(getattr(QWidget, name))}
+    root = Path(__file__).resolve().parents[2]
+    found = []
+    for path in [*root.joinpath("widgets").rglob("*.py"), *root.joinpath("terminal").rglob("*.py")]:
+        for cls in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(cls, ast.ClassDef) or not any(_is_qt(base) for base in cls.bases):
+                continue
+            for node in ast.walk(cls):
+                if isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Store) and isinstance(node.value, ast.Name) \
+                        and node.value.id == "self" and node.attr in qt_methods:
+                    found.append(f"{path.relative_to(root)}:{node.lineno} self.{node.attr}")
+    assert found == []
+
+
+def _is_qt(base: object) -> bool:
+    """A base class from Qt or pyqtgraph (QWidget, QAbstractTableModel, pg.GraphicsObject...)."""
+    import ast
+
+    if isinstance(base, ast.Name):
+        return base.id.startswith("Q")
+    return isinstance(base, ast.Attribute) and isinstance(base.value, ast.Name) and base.value.id == "pg"

@@ -1,14 +1,19 @@
 from __future__ import annotations
 
 from collections import deque
+from decimal import Decimal as D
 from pathlib import Path
 from typing import Any
 
 import pytest
 from pytestqt.qtbot import QtBot
 
+from core.domain import ClientOrderId, Fill, InstrumentId, Order, OrderRequest, OrderType, Side, Venue
+from core.strategy.pnl import StrategyPnl, StrategyPnlSummary
 from terminal.strategy_manager import StrategyRecord
 from widgets.strategy_panel import StrategyPanel, parse_params
+
+BTC = InstrumentId(Venue.BINANCE, "BTCUSDT")
 
 
 class Control:
@@ -17,6 +22,11 @@ class Control:
         self.host_state = "running"
         self.restarts = 0
         self.calls: list[tuple[str, Any]] = []
+        self.book = StrategyPnl()
+        self.marks: dict[InstrumentId, D] = {}
+
+    def pnl(self, sid: str) -> StrategyPnlSummary:
+        return self.book.summary(sid, self.marks.get)
 
     async def load(self, path: Path, params: dict[str, Any] | None = None) -> StrategyRecord:
         record = StrategyRecord("ema1", path, dict(params or {}), state="LOADED")
@@ -62,3 +72,27 @@ def test_load_start_stop_and_show_state(qtbot: QtBot, qloop: Any, spin: Any, tmp
     panel.params.setText("oops")
     panel.load(tmp_path / "ema.py")
     assert "not name=value" in panel.status.text()
+
+
+def test_shows_each_strategys_position_and_pnl(qtbot: QtBot, qloop: Any, spin: Any, tmp_path: Path) -> None:
+    control = Control()
+    panel = StrategyPanel(control, tmp_path)
+    qtbot.addWidget(panel)
+    panel.load(tmp_path / "ema.py")
+    spin()
+    panel.refresh()
+    row = panel.model.rows()[0]
+    assert (row.position, row.realised, row.unrealised) == ("", 0, 0)  # never traded
+    for cid, side, qty, price in (("c1", Side.BUY, "0.03", "100"), ("c2", Side.SELL, "0.01", "110")):
+        control.book.on_order(Order(ClientOrderId(cid), OrderRequest(BTC, side, D(qty), OrderType.MARKET, source="strategy:ema1")))
+        control.book.on_fill(Fill(ClientOrderId(cid), "V", cid, BTC, side, D(qty), D(price), D("0.01")))
+    panel.refresh()
+    row = panel.model.rows()[0]
+    assert row.position == "BTCUSDT +0.02 @ 100" and row.realised == D("0.1") and row.unrealised is None  # no mark yet
+    control.marks[BTC] = D("105")
+    panel.refresh()
+    row = panel.model.rows()[0]
+    assert row.unrealised == D("0.1") and row.fees == D("0.02")
+    titles = [c.title for c in panel.model.columns]
+    col = titles.index("Unrealised")
+    assert panel.model.data(panel.model.index(0, col)) == "+0.10"

@@ -156,12 +156,12 @@ class OptionChainPanel(QWidget):
 
     # columns --------------------------------------------------------------------------------------
     def _apply_hidden(self) -> None:
-        for col, (right, field, _, _) in enumerate(self.model.layout):
+        for col, (right, field, _, _) in enumerate(self.model.column_specs):
             self.table.setColumnHidden(col, right is not None and field in self.hidden)
 
     def _column_menu(self, pos: object) -> None:
         menu = QMenu(self)
-        for field, title, _ in sorted({(f, t, d) for _, f, t, d in self.model.layout if f != "strike"}, key=lambda x: x[1]):
+        for field, title, _ in sorted({(f, t, d) for _, f, t, d in self.model.column_specs if f != "strike"}, key=lambda x: x[1]):
             action = QAction(title, menu, checkable=True, checked=field not in self.hidden)
             action.toggled.connect(lambda on, f=field: self.set_column_visible(f, on))
             menu.addAction(action)

@@ -39,7 +39,7 @@ class ChainTableModel(QAbstractTableModel):
         super().__init__()
         self.snapshot: ChainSnapshot | None = None
         n = len(FIELDS)
-        self.layout: list[tuple[OptionRight | None, str, str, int]] = (
+        self.column_specs: list[tuple[OptionRight | None, str, str, int]] = (
             [(OptionRight.CALL, f, t, d) for f, t, d in FIELDS] + [(None, "strike", "Strike", 0)]
             + [(OptionRight.PUT, f, t, d) for f, t, d in reversed(FIELDS)])
         self.strike_column = n
@@ -57,12 +57,12 @@ class ChainTableModel(QAbstractTableModel):
             self.endResetModel()
 
     def column_of(self, right: OptionRight | None, field: str) -> int:
-        return next(i for i, (r, f, _, _) in enumerate(self.layout) if r is right and f == field)
+        return next(i for i, (r, f, _, _) in enumerate(self.column_specs) if r is right and f == field)
 
     def cell(self, row: int, col: int) -> tuple[OptionRight | None, str, float]:
         """(side, field, value) of a cell."""
         assert self.snapshot is not None
-        right, field, _, _ = self.layout[col]
+        right, field, _, _ = self.column_specs[col]
         if right is None:
             return None, "strike", float(self.snapshot.strikes[row])
         side = self.snapshot.calls if right is OptionRight.CALL else self.snapshot.puts
@@ -72,13 +72,13 @@ class ChainTableModel(QAbstractTableModel):
         return 0 if parent.isValid() or self.snapshot is None else len(self.snapshot.strikes)
 
     def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: N802
-        return 0 if parent.isValid() else len(self.layout)
+        return 0 if parent.isValid() else len(self.column_specs)
 
     def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:  # noqa: N802
         if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return self.layout[section][2]
+            return self.column_specs[section][2]
         if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.ToolTipRole:
-            right = self.layout[section][0]
+            right = self.column_specs[section][0]
             return "" if right is None else ("Calls" if right is OptionRight.CALL else "Puts")
         return None
 
@@ -87,7 +87,7 @@ class ChainTableModel(QAbstractTableModel):
         if snap is None or not index.isValid():
             return None
         row, col = index.row(), index.column()
-        right, field, _, decimals = self.layout[col]
+        right, field, _, decimals = self.column_specs[col]
         if role == Qt.ItemDataRole.DisplayRole:
             _, _, value = self.cell(row, col)
             if np.isnan(value):

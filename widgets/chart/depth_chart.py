@@ -49,7 +49,7 @@ class DepthChart(QWidget):
         super().__init__(parent)
         self.market = market
         self.instrument_id = instrument_id
-        self.depth = depth
+        self.levels = depth
         self.redraws = 0
         self._seen: tuple[int, int, int] | None = None
         self.plot = pg.PlotWidget()
@@ -96,7 +96,7 @@ class DepthChart(QWidget):
         if key == self._seen:
             return
         self._seen = key
-        self.show_view(book.view(self.depth))
+        self.show_view(book.view(self.levels))
 
     def show_view(self, view: BookView) -> None:
         """Draw a book snapshot."""

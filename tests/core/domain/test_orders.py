@@ -24,6 +24,8 @@ def test_request_validation() -> None:
         OrderRequest(BTC, Side.BUY, Decimal(1), OrderType.STOP_MARKET)
     with pytest.raises(ValueError, match="quantity must be positive"):
         OrderRequest(BTC, Side.BUY, Decimal(0), OrderType.MARKET)
+    with pytest.raises(ValueError, match="trigger price must be positive"):
+        OrderRequest(BTC, Side.SELL, Decimal(1), OrderType.STOP_MARKET, trigger_price=Decimal(0))
 
 
 def test_working_fields_default_from_the_request() -> None:
