@@ -2,9 +2,11 @@
 
 Channel.BOOK -> <s>@depth@100ms kept in sync by DepthSync against REST snapshots (a snapshot BookDelta
 once in sync, then deltas; a gap or a reconnect resynchronises); Channel.TRADES -> <s>@trade (spot) or
-<s>@aggTrade (USD-M); Channel.TICKS -> <s>@bookTicker; bars -> <s>@kline_<interval>.
-USD-M streams are routed: book and ticker streams on /public (channel "market"), trades and klines on
-/market (published as channel "ticker" so both count as market feeds).
+<s>@aggTrade (USD-M); Channel.TICKS -> <s>@bookTicker (the touch) and <s>@miniTicker (rolling 24 h
+last/open/high/low/volume, once a second), each published as a partial Tick that MarketState merges;
+bars -> <s>@kline_<interval>.
+USD-M streams are routed (binance.md B1): book streams and bookTicker on /public (channel "market");
+trades, klines and miniTicker on /market (published as channel "ticker" so both count as market feeds).
 """
 from __future__ import annotations
 
@@ -24,7 +26,7 @@ from .config import BinanceEndpoints
 from .depth import DepthParser, DepthSync
 from .rest import BinanceRest
 from .streams import MarketStream
-from .wire_market import AggTradeMsg, BookTickerMsg, KlineMsg, Malformed, TradeMsg
+from .wire_market import AggTradeMsg, BookTickerMsg, KlineMsg, Malformed, MiniTickerMsg, TradeMsg
 
 log = logging.getLogger(__name__)
 
@@ -85,21 +87,21 @@ class MarketData:
 
     # subscriptions
 
-    def _names(self, symbol: str, channel: Channel) -> tuple[MarketStream, str]:
+    def _names(self, symbol: str, channel: Channel) -> list[tuple[MarketStream, str]]:
         lower = symbol.lower()
         if channel is Channel.BOOK:
-            return self.book_stream, f"{lower}@depth@100ms"
+            return [(self.book_stream, f"{lower}@depth@100ms")]
         if channel is Channel.TICKS:
-            return self.book_stream, f"{lower}@bookTicker"
-        return self.trade_stream, f"{lower}@aggTrade" if self.futures else f"{lower}@trade"
+            return [(self.book_stream, f"{lower}@bookTicker"), (self.trade_stream, f"{lower}@miniTicker")]
+        return [(self.trade_stream, f"{lower}@aggTrade" if self.futures else f"{lower}@trade")]
 
     async def subscribe(self, instrument_ids: Iterable[InstrumentId], channels: Iterable[Channel]) -> None:
         wanted: dict[MarketStream, list[str]] = {}
         channels, instrument_ids = list(channels), list(instrument_ids)
         for iid in instrument_ids:
             for channel in channels:
-                stream, name = self._names(iid.symbol, channel)
-                wanted.setdefault(stream, []).append(name)
+                for stream, name in self._names(iid.symbol, channel):
+                    wanted.setdefault(stream, []).append(name)
                 if channel is Channel.BOOK and iid.symbol not in self.books:
                     self.books[iid.symbol] = DepthSync(iid, self.futures)
         for stream, names in wanted.items():
@@ -113,8 +115,8 @@ class MarketData:
         channels = list(channels)
         for iid in instrument_ids:
             for channel in channels:
-                stream, name = self._names(iid.symbol, channel)
-                gone.setdefault(stream, []).append(name)
+                for stream, name in self._names(iid.symbol, channel):
+                    gone.setdefault(stream, []).append(name)
                 if channel is Channel.BOOK:
                     self.books.pop(iid.symbol, None)
                     task = self._resyncing.pop(iid.symbol, None)
@@ -146,6 +148,8 @@ class MarketData:
                 if ticker.b and ticker.a:
                     self.last_price[iid.symbol] = (ticker.b + ticker.a) / 2
                 self._bus.publish(ticker.parse_to_tick(iid, time.time_ns()))
+            elif kind == "miniTicker":
+                self._bus.publish(MiniTickerMsg.parse(data).parse_to_tick(iid))
             elif kind in ("trade", "aggTrade"):
                 trade = (TradeMsg if kind == "trade" else AggTradeMsg).parse(data).parse_to_trade(iid)
                 self.last_price[iid.symbol] = trade.price

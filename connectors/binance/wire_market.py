@@ -158,6 +158,32 @@ class BookTickerMsg:
 
 
 @dataclass(frozen=True, slots=True)
+class MiniTickerMsg:
+    """`<symbol>@miniTicker`: rolling 24 h last (c), open, high, low, base volume (v) and quote volume (q)."""
+
+    E: int
+    s: str
+    c: Decimal
+    o: Decimal
+    h: Decimal
+    l: Decimal  # noqa: E741 - Binance's name
+    v: Decimal
+    q: Decimal
+
+    @classmethod
+    def parse(cls, d: Any) -> "MiniTickerMsg":
+        event = text(field(d, "e"))
+        if event != "24hrMiniTicker":
+            raise Malformed(f"expected a 24hrMiniTicker event, got {event!r}")
+        return cls(integer(field(d, "E")), text(field(d, "s")), dec(field(d, "c")), dec(field(d, "o")), dec(field(d, "h")),
+                   dec(field(d, "l")), dec(field(d, "v")), dec(field(d, "q")))
+
+    def parse_to_tick(self, instrument_id: InstrumentId) -> Tick:
+        """A Tick with the 24 h figures only: bid/ask stay None so a merge keeps the bookTicker's touch."""
+        return Tick(instrument_id, self.E * MS, last_price=self.c, volume=self.v, open=self.o, high=self.h, low=self.l)
+
+
+@dataclass(frozen=True, slots=True)
 class KlineRow:
     """One row of GET klines: [openTime, open, high, low, close, volume, closeTime, ...]."""
 

@@ -2,8 +2,8 @@
 
 The hub listens to the exchange. Trades go out at once (trade, aggTrade); book changes are merged per
 symbol and push interval and sent as depthUpdate diffs whose U/u (and futures pu) chain exactly;
-bookTicker goes out whenever the top of the book changes; klines and partial depth are pushed by the
-clock. Faults: depth_gap drops one merged diff (the next one no longer chains), drop_ws closes every
+bookTicker goes out whenever the top of the book changes; klines, partial depth and miniTicker (the
+rolling 24 h figures, once a second) are pushed by the clock. Faults: depth_gap drops one merged diff (the next one no longer chains), drop_ws closes every
 market socket; the per-frame faults live in WsConnection.
 """
 from __future__ import annotations
@@ -19,7 +19,7 @@ from typing import Any
 from aiohttp import web
 
 from ..contract import DepthUpdate, OrderState, PublicTrade
-from . import stream_names
+from . import mini_ticker, stream_names
 from .filters import fmt
 from .formats import ms
 from .market_api import INTERVALS, kline_origin_ns
@@ -67,6 +67,7 @@ class StreamHub:
         self._tops: dict[str, tuple[Any, ...]] = {}
         self._kline_bucket: dict[str, int] = {}
         self._next_kline = 0.0
+        self._next_mini_ticker = 0.0
         self._task: asyncio.Task[None] | None = None
         self._remove_listener: Any = None
 
@@ -151,7 +152,7 @@ class StreamHub:
     def _subscribe(self, client: _Client, names: list[str]) -> str:
         parsed = []
         for name in names:
-            stream = stream_names.parse(name, self.state.futures)
+            stream = stream_names.parse(name, self.state.futures) or mini_ticker.parse_name(name)
             if stream is None:
                 return f"unknown stream '{name}'"
             if client.route is not None and stream.route != client.route:
@@ -267,6 +268,9 @@ class StreamHub:
                 if now >= self._next_kline:
                     self._next_kline = now + KLINE_PUSH_S
                     self._push_klines()
+                if now >= self._next_mini_ticker:
+                    self._next_mini_ticker = now + mini_ticker.PUSH_S
+                    self._push_mini_tickers()
             except Exception:
                 log.exception("market stream clock failed")
 
@@ -321,6 +325,10 @@ class StreamHub:
                                  "u": snap.last_update_id, "pu": snap.last_update_id, "b": bids, "a": asks})
         else:
             self._publish(name, {"lastUpdateId": snap.last_update_id, "bids": bids, "asks": asks})
+
+    def _push_mini_tickers(self) -> None:
+        for name in [n for n in self._subs if self._parsed[n].kind == mini_ticker.KIND]:
+            self._publish(name, mini_ticker.payload(self.state, self._parsed[name].symbol, self._num))
 
     def _push_klines(self) -> None:
         now_ns = self.state.exchange.now_ns()
