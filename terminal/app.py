@@ -14,7 +14,8 @@ from pathlib import Path
 from types import TracebackType
 
 import qasync
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import QTimer, QUrl
+from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QApplication
 
 from core.bus import EventBus
@@ -28,6 +29,7 @@ from widgets.security import AuditNote, CredentialsDialog, run_dialog, unlock_va
 
 from .cli import parse_args
 from .engine import Engine
+from .kite_login import browser_login
 from .layout import Panels, build_panels, size_default_layout
 from .main_window import MainWindow
 from .settings import Profile, Settings
@@ -64,6 +66,8 @@ class Terminal:
         self.token_store: KiteTokenStore | None = None
         self._audit_notes: list[AuditNote] = [(SecurityEvent.PROFILE_STARTED, {"profile": profile.name})]
         self.engine = Engine(settings, profile, self.bus, self._build_venues)
+        if "zerodha" in profile.venues:
+            self.engine.login = browser_login(profile, lambda url: QDesktopServices.openUrl(QUrl(url)))
         self._closed = asyncio.Event()
         self._tasks: set[asyncio.Task[None]] = set()
 

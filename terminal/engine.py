@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -19,7 +19,7 @@ from core.bus import EventBus
 from core.chain.margin import BasketMargin, MarginLeg
 from core.chain.position_greeks import market_greeks
 from core.domain import Balance, ConnectionChanged, ConnectionStatus, InstrumentId, Order, OrderRequest, Venue, order_problems
-from core.errors import ShrivenQuantError, VenueError
+from core.errors import AuthError, ShrivenQuantError, VenueError
 from core.instruments import InstrumentCatalog
 from core.marketdata.bar_service import BarService
 from core.marketdata.state import MarketState
@@ -35,6 +35,7 @@ from .strategy_manager import StrategyManager
 log = logging.getLogger(__name__)
 
 VenueFactory = Callable[[Profile, dict[str, str], EventBus], list[VenueClient]]
+LoginHandler = Callable[[VenueClient], Awaitable[None]]  # signs a client in (the Kite daily login), or raises
 
 
 @dataclass
@@ -90,6 +91,7 @@ class Engine:
     balances: list[Balance] = field(default_factory=list)
     holdings: list[dict[str, Any]] = field(default_factory=list)  # Kite demat holdings, as Kite reports them
     on_ready: list[Callable[[], None]] = field(default_factory=list)
+    login: LoginHandler | None = None  # called when a venue says "log in" (Kite: once a day), then connect is retried
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
     _clients: list[VenueClient] = field(default_factory=list)  # every client built, connected or not
     _subscribed: set[InstrumentId] = field(default_factory=set)
@@ -111,7 +113,7 @@ class Engine:
         self._clients = self.venue_factory(self.profile, endpoints, self.bus)
         for client in self._clients:
             try:
-                await client.connect()
+                await self._connect(client)
             except Exception as exc:  # a venue that cannot connect must not stop the others
                 log.error("%s: could not connect: %s", client.venue.value, exc)
                 self.bus.publish(ConnectionChanged(client.venue, "rest", ConnectionStatus.FAILED, str(exc)))
@@ -133,6 +135,17 @@ class Engine:
         self._tasks.append(asyncio.get_running_loop().create_task(self._poll_accounts()))
         for callback in self.on_ready:
             callback()
+
+    async def _connect(self, client: VenueClient) -> None:
+        """Connect; where the venue wants a login (Kite's daily session), run the login handler and retry once."""
+        try:
+            await client.connect()
+        except AuthError:
+            if self.login is None or not hasattr(client, "login_interactive"):
+                raise
+            log.info("%s: login required; waiting for the login in the browser", client.venue.value)
+            await self.login(client)
+            await client.connect()
 
     async def subscribe(self, instrument_ids: list[InstrumentId]) -> None:
         """Stream book, trades and ticks of instruments (grouped per venue); each instrument once."""

@@ -34,7 +34,8 @@ DEFAULT_TOML: dict[str, Any] = {
             "theme": "dark",
             "confirm_orders": True,
             "kite": {"api_key": "", "rest_url": "https://api.kite.trade", "ws_url": "wss://ws.kite.trade",
-                     "login_url": "https://kite.zerodha.com/connect/login"},
+                     "login_url": "https://kite.zerodha.com/connect/login",
+                     "redirect_url": "http://127.0.0.1:5010/callback"},  # the Kite app's redirect URL: loopback
         },
         "binance": {
             "description": "Binance Spot and USD-M (live)",
