@@ -27,7 +27,7 @@ bench: $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(PY) tests/bench/run_all.py
 
 screenshot: $(STAMP)
-	QT_QPA_PLATFORM=offscreen $(PY) -m terminal --screenshot docs/screenshot.png --exit-after 6
+	QT_QPA_PLATFORM=offscreen $(PY) -m terminal --screenshot docs/screenshot.png --exit-after 15
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info
