@@ -1,6 +1,10 @@
-"""`python -m connectors.emulator --host 127.0.0.1 --port 0 [--seed N] [--nse-hours]`
+"""`python -m connectors.emulator --host 127.0.0.1 --port 0 [--seed N] [--nse-hours] [--flow-rate N]`
 
-Prints one JSON line with the endpoints, then serves until SIGINT/SIGTERM.
+Prints one JSON line with the endpoints, then serves until SIGINT/SIGTERM, or until the process that
+started it is gone (a terminal that crashed must not leave an exchange running). --flow-rate N (load tests,
+e.g. the loop-lag benchmark) runs N staggered copies of the market simulation loop, so books step,
+trade and quote about N times as often (and prices move faster), and the Kite ticker pushes N times
+as often. Binance diff-depth streams keep their 100 ms (the protocol's @100ms); their diffs get bigger.
 """
 from __future__ import annotations
 
@@ -8,9 +12,12 @@ import argparse
 import asyncio
 import json
 import logging
+import os
 import signal
 import sys
+from collections.abc import Awaitable, Callable
 
+from .kite.state import kite_state
 from .server import EmulatorServer
 
 
@@ -19,9 +26,37 @@ async def serve(args: argparse.Namespace) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    orphan_watch = loop.create_task(_stop_when_orphaned(os.getppid(), stop))
     async with EmulatorServer(args.host, args.port, args.seed, nse_always_open=not args.nse_hours) as server:
+        extra = [loop.create_task(_staggered(server.exchange.sim.run, i / args.flow_rate)) for i in range(1, args.flow_rate)]
+        kite_state(server.exchange, server.faults).tick_interval_s /= args.flow_rate
         print(json.dumps(server.endpoints), flush=True)
         await stop.wait()
+        for task in extra:
+            task.cancel()
+        await asyncio.gather(*extra, return_exceptions=True)
+    orphan_watch.cancel()
+
+
+async def _stop_when_orphaned(parent: int, stop: asyncio.Event, every_s: float = 0.5) -> None:
+    """Set stop once the parent has died (POSIX re-parents the orphan, so getppid() changes)."""
+    while os.getppid() == parent:
+        await asyncio.sleep(every_s)
+    logging.getLogger(__name__).warning("the process that started the emulator is gone; stopping")
+    stop.set()
+
+
+async def _staggered(run: Callable[[], Awaitable[None]], phase: float) -> None:
+    """Start one more simulation loop `phase` of its 100 ms step after the first."""
+    await asyncio.sleep(0.1 * phase)
+    await run()
+
+
+def _flow_rate(text: str) -> int:
+    rate = int(text)
+    if not 1 <= rate <= 50:
+        raise argparse.ArgumentTypeError("flow rate must be 1..50")
+    return rate
 
 
 def main() -> int:
@@ -30,6 +65,8 @@ def main() -> int:
     parser.add_argument("--port", type=int, default=0, help="0: ephemeral ports; N: N, N+1, ... per endpoint")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--nse-hours", action="store_true", help="keep NSE to 09:15-15:30 IST (default: always open, for demos)")
+    parser.add_argument("--flow-rate", type=_flow_rate, default=1, metavar="N",
+                        help="step the markets N times as often as normal (load tests; default 1)")
     parser.add_argument("--log-level", default="WARNING")
     args = parser.parse_args()
     logging.basicConfig(level=args.log_level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
