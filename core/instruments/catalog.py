@@ -2,8 +2,11 @@
 
 Search is token-AND over a precomputed lowercase key per instrument (symbol, name, exchange, expiry as
 '09dec25 dec 2025-12-09', strike, right), so 'nifty 25000 ce dec' finds NIFTY25DEC25000CE. Results
-are ranked: exact symbol, symbol prefix, symbol substring, then the rest; nearer expiries and shorter
-symbols first. A plain scan of 100,000 keys per token stays within a few milliseconds.
+are ranked: exact symbol, symbol prefix, symbol substring, then the rest; within a rank indices and
+stocks before futures before options, nearer expiries and shorter symbols first. That second part of
+the order does not depend on the query, so the catalog keeps its instruments sorted by it: a search
+scans in that order and stops once enough exact and prefix matches are in hand. A one-letter query
+over 100,000 instruments thus costs a few dozen matches, not a sort of the whole catalog.
 """
 from __future__ import annotations
 
@@ -27,6 +30,8 @@ class InstrumentCatalog:
         self._items: list[Instrument] = []
         self._keys: list[str] = []
         self._symbols: list[str] = []
+        self._exact: dict[str, list[int]] = {}  # lowercase symbol -> positions
+        self._order: list[int] = []  # positions sorted by the query-independent part of the ranking
         self.add(instruments)
 
     def __len__(self) -> int:
@@ -52,6 +57,15 @@ class InstrumentCatalog:
             self._by_id[inst.id] = inst
             if inst.venue_token:
                 self._by_token[(inst.venue, inst.venue_token)] = inst
+        self._index()
+
+    def _index(self) -> None:
+        items, symbols = self._items, self._symbols
+        self._order = sorted(range(len(items)), key=lambda i: (_KIND_RANK.get(items[i].kind, 4),
+                                                              _expiry_rank(items[i].expiry), len(symbols[i]), symbols[i]))
+        self._exact = {}
+        for pos in self._order:
+            self._exact.setdefault(symbols[pos], []).append(pos)
 
     def get(self, instrument_id: InstrumentId) -> Instrument:
         """Return an instrument; UnknownInstrument (a ValidationError) says which one is missing."""
@@ -76,20 +90,31 @@ class InstrumentCatalog:
     def search(self, query: str, limit: int = 50) -> list[Instrument]:
         """Return up to `limit` instruments matching every word of the query, best first."""
         tokens = query.lower().split()
-        if not tokens:
+        if not tokens or limit < 1:
             return []
         first = tokens[0]
-        hits: list[tuple[tuple[int, int, float, int, str], Instrument]] = []
-        keys, symbols, items = self._keys, self._symbols, self._items
-        for i, key in enumerate(keys):
+        keys, symbols = self._keys, self._symbols
+        exact = [i for i in self._exact.get(first, ()) if all(t in keys[i] for t in tokens[1:])]
+        prefix: list[int] = []
+        inside: list[int] = []
+        elsewhere: list[int] = []
+        wanted = limit - len(exact)
+        for i in self._order:
+            key = keys[i]
             if first not in key or not all(t in key for t in tokens[1:]):
                 continue
             sym = symbols[i]
-            rank = 0 if sym == first else 1 if sym.startswith(first) else 2 if first in sym else 3
-            inst = items[i]
-            hits.append(((rank, _KIND_RANK.get(inst.kind, 4), _expiry_rank(inst.expiry), len(sym), sym), inst))
-        hits.sort(key=lambda h: h[0])
-        return [inst for _, inst in hits[:limit]]
+            if sym == first:
+                continue  # already in `exact`
+            if sym.startswith(first):
+                prefix.append(i)
+                if len(prefix) >= wanted:
+                    break  # nothing later in the scan can rank above these
+            elif first in sym:
+                inside.append(i)
+            else:
+                elsewhere.append(i)
+        return [self._items[i] for i in (exact + prefix + inside + elsewhere)[:limit]]
 
 
 def _expiry_rank(expiry: datetime | None) -> float:
