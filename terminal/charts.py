@@ -38,7 +38,7 @@ DEFAULT_CHARTS = ({"instrument": "BTCUSDT.BINANCE", "timeframe": "1m", "studies"
 class ChartDocument(QWidget):
     """One chart tab: an instrument search over the chart; call show() to (re)load."""
 
-    def __init__(self, engine: Engine, frame_hz: float = 20.0, parent: QWidget | None = None) -> None:
+    def __init__(self, engine: Engine, frame_hz: float = 10.0, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.engine = engine
         self.instrument: Instrument | None = None
@@ -61,8 +61,13 @@ class ChartDocument(QWidget):
         layout.addWidget(self.chart, 1)
         self._timer = QTimer(self)
         self._timer.setInterval(int(1000 / frame_hz))
-        self._timer.timeout.connect(self.chart.sync)
+        self._timer.timeout.connect(self._frame)
         self._timer.start()
+
+    def _frame(self) -> None:
+        """Bring the chart up to the series on screen only: a background tab catches up when shown."""
+        if self.isVisible():
+            self.chart.sync()
 
     @property
     def title(self) -> str:

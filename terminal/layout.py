@@ -192,7 +192,7 @@ def open_chart(window: MainWindow, engine: Engine, iid: InstrumentId, timeframe:
         if doc.instrument is not None and doc.instrument.id == iid:
             window.workspace.setCurrentWidget(doc)
             return doc
-    doc = ChartDocument(engine, engine.settings.frame_rate_hz)
+    doc = ChartDocument(engine, min(10.0, engine.settings.frame_rate_hz))  # candles need no more; axes are costly
     key = "chart" if "chart" not in window.documents else f"chart:{id(doc)}"
     window.add_document(key, iid.symbol, doc, closable=True, index=len(chart_documents(window)))  # charts lead the tabs
     doc.on_title = lambda title: window.workspace.setTabText(window.workspace.indexOf(doc), title)

@@ -88,8 +88,8 @@ class DepthChart(QWidget):
         self.refresh()
 
     def refresh(self) -> None:
-        """Redraw if the book changed since the last call."""
-        if self.instrument_id is None:
+        """Redraw if the book changed since the last call (and the chart is on screen)."""
+        if self.instrument_id is None or not self.isVisible():
             return
         book = self.market.book(self.instrument_id)
         key = (book.update_id, book.ts_ns, len(book.bids) + len(book.asks))

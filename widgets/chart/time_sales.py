@@ -171,8 +171,8 @@ class TimeAndSalesPanel(QWidget):
         self.refresh()
 
     def refresh(self) -> None:
-        """Add the prints that arrived since the last refresh."""
-        if self.model.instrument is None:
+        """Add the prints that arrived since the last refresh (on screen only: a hidden tape catches up when shown)."""
+        if self.model.instrument is None or not self.isVisible():
             return
         trades = self.market.trades.get(self.model.instrument.id)
         if not trades or trades[-1] is self._last:

@@ -34,6 +34,7 @@ def test_depth_chart_draws_the_book_and_redraws_only_on_change(qtbot: QtBot) -> 
     market = MarketState(bus)
     chart = DepthChart(market, BTC.id)
     qtbot.addWidget(chart)
+    chart.show()  # refreshes only run on screen
     chart.refresh()
     assert not chart.mid_line.isVisible()
     bus.publish(SNAPSHOT)
@@ -72,6 +73,7 @@ def test_panel_reads_only_new_prints_and_highlights_big_ones(qtbot: QtBot) -> No
     market = MarketState(bus)
     panel = TimeAndSalesPanel(market, NIFTY, IST, capacity=100, big_quantity=D("500"))
     qtbot.addWidget(panel)
+    panel.show()  # refreshes only run on screen
     for i in range(3):
         bus.publish(trade(i, qty="50", side=Side.SELL))
     panel.refresh()
