@@ -45,6 +45,13 @@ DEFAULT_TOML: dict[str, Any] = {
             "binance": {"rest_url": "https://api.binance.com", "ws_url": "wss://stream.binance.com:9443",
                         "fapi_url": "https://fapi.binance.com", "fstream_url": "wss://fstream.binance.com"},
         },
+        "paper": {
+            "description": "Paper trading: live market data from the emulator, every order filled locally",
+            "venues": ["emulator"],
+            "theme": "dark",
+            "confirm_orders": False,
+            "paper": True,
+        },
         "binance-testnet": {
             "description": "Binance Spot testnet",
             "venues": ["binance"],

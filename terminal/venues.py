@@ -11,10 +11,11 @@ from __future__ import annotations
 import importlib
 import logging
 from collections.abc import Callable, Mapping
+from decimal import Decimal
 from typing import Any
 
 from core.bus import EventBus
-from core.domain import ProgressEvent
+from core.domain import ProgressEvent, Venue
 from core.security import (InsecureEndpoint, KiteTokenStore, Secret, VenueCredentials, check_live_endpoint, check_loopback,
                            venue_of_profile)
 from core.venue import VenueClient
@@ -25,9 +26,35 @@ log = logging.getLogger(__name__)
 
 DEMO_BINANCE_KEY, DEMO_BINANCE_SECRET = "demo-binance-key", "demo-binance-secret"
 DEMO_KITE_KEY, DEMO_KITE_SECRET = "demo-kite-key", "demo-kite-secret"
+PAPER_BALANCES: dict[Venue, dict[str, int]] = {Venue.BINANCE: {"USDT": 10_000}, Venue.BINANCE_USDM: {"USDT": 10_000},
+                                               Venue.ZERODHA: {"INR": 1_000_000}}
 
 
 def build_venues(profile: Profile, endpoints: dict[str, str], bus: EventBus,
+                 credentials: Mapping[str, VenueCredentials] | None = None,
+                 token_store: KiteTokenStore | None = None) -> list[VenueClient]:
+    """The venue clients of a profile; with `paper = true` in the profile, each trades on paper.
+
+    Paper mode keeps the real connectors for market data only: every order fills locally against the
+    real book and trades (core.backtest.PaperVenue), from the profile's paper balances.
+    """
+    clients = _real_venues(profile, endpoints, bus, credentials, token_store)
+    if not profile.options.get("paper"):
+        return clients
+    return [paper_venue(bus, client, profile) for client in clients]
+
+
+def paper_venue(bus: EventBus, client: VenueClient, profile: Profile) -> VenueClient:
+    """Wrap a connector: its market data, paper orders and balances (profile `paper_balances` per venue)."""
+    from core.backtest import PaperVenue, RateFees
+
+    table = profile.options.get("paper_balances", {}).get(client.venue.value, PAPER_BALANCES.get(client.venue, {}))
+    balances = {asset: Decimal(str(amount)) for asset, amount in table.items()}
+    log.warning("%s: PAPER trading (orders fill locally against live market data)", client.venue.value)
+    return PaperVenue(bus, client.venue, market_data=client, balances=balances, fee_model=RateFees(Decimal("0.001"), Decimal("0.001")))
+
+
+def _real_venues(profile: Profile, endpoints: dict[str, str], bus: EventBus,
                  credentials: Mapping[str, VenueCredentials] | None = None,
                  token_store: KiteTokenStore | None = None) -> list[VenueClient]:
     """Construct (not connect) the venue clients of a profile.
