@@ -32,7 +32,7 @@ from .engine import Engine
 from .kite_login import browser_login
 from .layout import Panels, build_panels, size_default_layout
 from .main_window import MainWindow
-from .settings import Profile, Settings
+from .settings import Profile, ProfileRisk, Settings
 from .status_bar import TerminalStatusBar
 from .venues import build_venues, check_credentials
 
@@ -248,7 +248,7 @@ async def setup_credentials(settings: Settings, profile_name: str, passphrase: s
         async def test(name: str, values: dict[str, str]) -> str:
             return await check_credentials(settings.profile(name), values)
 
-        dialog = CredentialsDialog(vault, profiles, test, profile=profile_name)
+        dialog = CredentialsDialog(vault, profiles, test, profile=profile_name, risk=ProfileRisk(settings))
         saved = await run_dialog(dialog) == CredentialsDialog.DialogCode.Accepted
         vault.lock()
         chosen = dialog.profile.currentText()

@@ -6,6 +6,7 @@ connects to (the demo profile: the built-in emulator), its risk limits, theme an
 from __future__ import annotations
 
 import logging
+import os
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -130,6 +131,22 @@ class Settings:
             options={k: v for k, v in table.items() if k not in known},
         )
 
+    def set_profile_table(self, name: str, key: str, table: dict[str, Any]) -> None:
+        """Replace one table of a profile (e.g. its risk limits) and write the settings file atomically.
+
+        Only the user's own file is rewritten (defaults stay out of it); nothing secret belongs here."""
+        if name not in self.data.get("profiles", {}):
+            raise KeyError(f"no profile {name!r}")
+        try:
+            own = tomllib.loads(self.path.read_text(encoding="utf-8")) if self.path.exists() else {}
+        except (tomllib.TOMLDecodeError, OSError) as exc:
+            raise OSError(f"settings file {self.path} is unreadable ({exc}); not overwriting it") from None
+        own.setdefault("profiles", {}).setdefault(name, {})[key] = table
+        tmp = self.path.with_suffix(".toml.tmp")
+        tmp.write_text(tomli_w.dumps(own), encoding="utf-8")
+        os.replace(tmp, self.path)
+        self.data = _merge(DEFAULT_TOML, own)
+
     def profile_dir(self, name: str) -> Path:
         """Per-profile data folder (journal, layout, caches)."""
         path = self.data_dir / "profiles" / name
@@ -146,3 +163,18 @@ def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
     for key, value in override.items():
         out[key] = _merge(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
     return out
+
+
+class ProfileRisk:
+    """A profile's risk limits as the setup dialog edits them: the [profiles.NAME.risk.default] table."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    def load(self, profile: str) -> dict[str, Any]:
+        return dict(self.settings.profile(profile).options.get("risk", {}).get("default", {}))
+
+    def save(self, profile: str, table: dict[str, Any]) -> None:
+        risk = dict(self.settings.profile(profile).options.get("risk", {}))
+        risk["default"] = table
+        self.settings.set_profile_table(profile, "risk", risk)

@@ -9,22 +9,31 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, Protocol
 
-from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFormLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout,
-                               QWidget)
+from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFormLayout, QGroupBox, QLabel, QLineEdit, QPushButton,
+                               QVBoxLayout, QWidget)
 
 from core.security import FIELDS, SecretStore, redact, register_secret, save_credentials
 
 from ..order_entry import run_async
+from .risk_form import RiskLimitsForm
 
 TestConnection = Callable[[str, dict[str, str]], Awaitable[str]]  # (profile, field values) -> summary; raises on failure
+
+
+class RiskSettings(Protocol):
+    """Where a profile's risk limits live (the settings file's [profiles.NAME.risk.default] table)."""
+
+    def load(self, profile: str) -> dict[str, Any]: ...
+    def save(self, profile: str, table: dict[str, Any]) -> None: ...
 
 
 class CredentialsDialog(QDialog):
     """Add or replace the keys of a live profile (profiles: profile name -> venue, "binance" or "zerodha")."""
 
     def __init__(self, store: SecretStore, profiles: Mapping[str, str], test_connection: TestConnection,
-                 profile: str | None = None, parent: QWidget | None = None) -> None:
+                 profile: str | None = None, parent: QWidget | None = None, risk: RiskSettings | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Venue credentials")
         self._store = store
@@ -45,12 +54,18 @@ class CredentialsDialog(QDialog):
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel)
         self.buttons.accepted.connect(self.save)
         self.buttons.rejected.connect(self.reject)
+        self._risk = risk
+        self.risk_form = RiskLimitsForm()
         top = QFormLayout()
         top.addRow("Profile", self.profile)
         layout = QVBoxLayout(self)
         layout.addLayout(top)
         layout.addLayout(self.form)
         layout.addWidget(self.test_button)
+        risk_box = QGroupBox("Risk limits (every venue of the profile; empty = default)", self)
+        QVBoxLayout(risk_box).addWidget(self.risk_form)
+        risk_box.setVisible(risk is not None)
+        layout.addWidget(risk_box)
         layout.addWidget(self.status)
         layout.addWidget(self.buttons)
         self.profile.currentTextChanged.connect(self._build_fields)
@@ -74,6 +89,8 @@ class CredentialsDialog(QDialog):
                 edit.setText(stored.reveal())
             self.form.addRow(spec.label, edit)
             self.edits[spec.name] = edit
+        if self._risk is not None:
+            self.risk_form.load(self._risk.load(profile))
         self._show("", ok=True)
 
     def values(self) -> dict[str, str]:
@@ -112,8 +129,11 @@ class CredentialsDialog(QDialog):
     def save(self) -> None:
         """Write the keys to the store and close; a missing field keeps the dialog open with the reason."""
         try:
+            limits = self.risk_form.values() if self._risk is not None else None
             self.saved = save_credentials(self._store, self.venue, self.profile.currentText(), self.values())
-        except ValueError as exc:
+            if self._risk is not None and limits is not None:
+                self._risk.save(self.profile.currentText(), limits)
+        except (ValueError, OSError) as exc:
             self._show(str(exc), ok=False)
             return
         self.accept()
