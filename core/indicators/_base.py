@@ -8,7 +8,6 @@ from typing import Any, Generic, TypeVar
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
-from scipy.signal import lfilter
 
 Out = TypeVar("Out")
 
@@ -38,6 +37,8 @@ def ewm(values: np.ndarray, period: int, alpha: float) -> np.ndarray:
     seed = math.fsum(values[:period].tolist()) / period
     out[period - 1] = seed
     if len(values) > period:
+        from scipy.signal import lfilter  # imported on first use: scipy.signal costs ~1 s at terminal start-up
+
         beta = 1.0 - alpha
         out[period:] = lfilter([alpha], [1.0, -beta], values[period:], zi=[beta * seed])[0]
     return out

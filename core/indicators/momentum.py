@@ -6,7 +6,6 @@ from collections import deque
 from typing import Any
 
 import numpy as np
-from scipy.ndimage import maximum_filter1d, minimum_filter1d
 
 from ._base import LiveIndicator, as_float_array, check_period, ewm, on_valid_tail
 from .moving import EmaState, SmaState, ema, sma
@@ -55,6 +54,8 @@ def stochastic(high: Any, low: Any, close: Any, k_period: int = 14, d_period: in
     h, lo, c = as_float_array(high), as_float_array(low), as_float_array(close)
     raw = np.full(len(c), np.nan)
     origin = (k_period - 1) // 2  # shifts scipy's centred window to the trailing k_period bars
+    from scipy.ndimage import maximum_filter1d, minimum_filter1d  # on first use: keeps start-up short
+
     highest = maximum_filter1d(h, k_period, origin=origin)[k_period - 1:]
     lowest = minimum_filter1d(lo, k_period, origin=origin)[k_period - 1:]
     span = highest - lowest
