@@ -25,7 +25,7 @@ from core.security import KiteTokenStore, SecurityEvent, VenueCredentials, load_
 from core.venue import VenueClient
 from widgets.keymap import Keymap
 from widgets.log_panel import QtLogHandler
-from widgets.security import AuditNote, CredentialsDialog, run_dialog, unlock_vault
+from widgets.security import AuditNote, CredentialsDialog, change_passphrase, run_dialog, unlock_vault
 
 from .cli import parse_args
 from .engine import Engine
@@ -228,12 +228,32 @@ def main(argv: list[str] | None = None) -> int:
         with loop:
             if args.setup_credentials:
                 return loop.run_until_complete(setup_credentials(settings, profile.name, passphrase))
+            if args.change_passphrase:
+                return loop.run_until_complete(rekey_vault(settings, profile.name, passphrase))
             terminal = Terminal(settings, profile, handler, args.screenshot, args.exit_after, passphrase)
             code = loop.run_until_complete(terminal.run())
     finally:
         asyncio.set_event_loop(None)
         logging.getLogger().removeHandler(handler)
     return code
+
+
+async def rekey_vault(settings: Settings, profile_name: str, passphrase: str | None) -> int:
+    """--change-passphrase: unlock the vault, ask the new passphrase twice, re-encrypt; 0 once changed."""
+    notes: list[AuditNote] = []
+    vault = await unlock_vault(vault_path(settings), passphrase, notes=notes)
+    changed = vault is not None and await change_passphrase(vault, notes=notes)
+    if vault is not None:
+        vault.lock()
+    journal = Journal.open(settings.profile_dir(profile_name) / "journal.db")
+    try:
+        for event, detail in notes:
+            record(journal, event, **detail)
+    finally:
+        journal.close()
+    if changed:
+        log.info("the credentials vault is now encrypted under the new passphrase")
+    return 0 if changed else 1
 
 
 async def setup_credentials(settings: Settings, profile_name: str, passphrase: str | None) -> int:

@@ -17,6 +17,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--log-level", default="INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR"))
     parser.add_argument("--setup-credentials", action="store_true",
                         help="add or change venue keys in the encrypted vault (creating it if needed), then exit")
+    parser.add_argument("--change-passphrase", action="store_true",
+                        help="re-encrypt the credentials vault under a new passphrase, then exit")
     args = parser.parse_args(argv)
     if args.screenshot is not None and args.exit_after is None:
         args.exit_after = 5.0

@@ -49,3 +49,20 @@ async def unlock_vault(path: Path, passphrase: str | None = None, allow_create: 
         log.warning("credentials vault left locked: live venues will not connect")
         return None
     return dialog.value
+
+
+async def change_passphrase(vault: Vault, new_passphrase: str | None = None, notes: list[AuditNote] | None = None,
+                            parent: QWidget | None = None) -> bool:
+    """Re-encrypt an unlocked vault under a new passphrase (asked twice when not given); False if cancelled."""
+    notes = notes if notes is not None else []
+
+    async def rekey(text: str) -> Vault:
+        await asyncio.to_thread(vault.change_passphrase, text)  # one atomic write: the old or the new vault
+        notes.append((SecurityEvent.PASSPHRASE_CHANGED, {"path": str(vault.path)}))
+        return vault
+
+    if new_passphrase:
+        await rekey(new_passphrase)
+        return True
+    dialog: UnlockDialog[Vault] = UnlockDialog(rekey, create=True, title="New passphrase for the credentials vault", parent=parent)
+    return await run_dialog(dialog) == QDialog.DialogCode.Accepted

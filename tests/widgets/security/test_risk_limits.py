@@ -1,15 +1,20 @@
-"""Risk limits in the setup dialog: checked before anything is written, saved to the profile's settings."""
+"""The setup flows: risk limits checked before anything is written and saved to the profile's settings;
+the vault re-encrypted under a new passphrase."""
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
+import pytest
 from pytestqt.qtbot import QtBot
 
 from core.risk import RiskProfile
+from core.security.audit import SecurityEvent
+from core.security.errors import WrongPassphrase
+from core.security.secret import Secret
 from core.security.vault import Vault
 from terminal.settings import ProfileRisk, Settings
-from widgets.security import CredentialsDialog
+from widgets.security import AuditNote, CredentialsDialog, change_passphrase
 
 PROFILES = {"binance": "binance", "zerodha": "zerodha"}
 
@@ -48,3 +53,13 @@ def test_the_form_shows_the_saved_limits_of_the_chosen_profile(qtbot: QtBot, vau
     assert dialog.risk_form.edits["orders_per_second"].text() == ""
     dialog.profile.setCurrentText("zerodha")
     assert dialog.risk_form.edits["orders_per_second"].text() == "5"
+
+
+async def test_change_passphrase_rekeys_the_vault_and_audits_it(vault: Vault) -> None:
+    vault.set("binance", "binance", "api_secret", "secret-abcdef")
+    notes: list[AuditNote] = []
+    assert await change_passphrase(vault, "a-new-passphrase-2", notes=notes)
+    assert [event for event, _ in notes] == [SecurityEvent.PASSPHRASE_CHANGED]
+    with pytest.raises(WrongPassphrase):
+        Vault.open(vault.path, "passphrase-1")
+    assert Vault.open(vault.path, "a-new-passphrase-2").get("binance", "binance", "api_secret") == Secret("secret-abcdef")
