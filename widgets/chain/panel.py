@@ -6,6 +6,7 @@ price. Right-click the header to choose columns. Refreshes on a frame timer from
 from __future__ import annotations
 
 import logging
+import time
 from datetime import datetime
 from decimal import Decimal
 
@@ -24,6 +25,7 @@ from widgets.style import BUY, SELL, mono_font
 from .table_model import DEFAULT_HIDDEN, ChainTableModel
 
 log = logging.getLogger(__name__)
+PLOT_EVERY_S = 1.0  # the smile and the term structure (every expiry priced) redraw at most this often
 
 
 class OptionChainPanel(QWidget):
@@ -64,6 +66,7 @@ class OptionChainPanel(QWidget):
         self.table.clicked.connect(self._clicked)
         self.table.installEventFilter(self)
         self.hidden: set[str] = set(DEFAULT_HIDDEN)
+        self._plotted_at, self._plotted_expiry = 0.0, None
         self.smile = pg.PlotWidget()
         self.smile.setMinimumSize(120, 90)
         self.smile.setMaximumHeight(150)
@@ -101,7 +104,7 @@ class OptionChainPanel(QWidget):
         self._underlying_changed(self.underlying_box.currentText())
         self._timer = QTimer(self)
         self._timer.setInterval(int(1000 / frame_hz))
-        self._timer.timeout.connect(self.refresh)
+        self._timer.timeout.connect(self._frame)
         self._timer.start()
 
     @property
@@ -118,8 +121,14 @@ class OptionChainPanel(QWidget):
         self.expiry_box.blockSignals(False)
         self.refresh()
 
+    def _frame(self) -> None:
+        """The live refresh, while the chain is on screen (a hidden chain catches up when shown)."""
+        if self.isVisible() or self.snapshot is None:
+            self.refresh()
+
     def refresh(self) -> None:
-        """Recompute the chain for the chosen expiry and update the table, summary and plots."""
+        """Recompute the chain for the chosen expiry and update the table and summary; the smile and the
+        term structure (a snapshot of every expiry) at most once a second."""
         chain, expiry = self.chain, self.expiry_box.currentData()
         if chain is None or not isinstance(expiry, datetime):
             return
@@ -137,9 +146,12 @@ class OptionChainPanel(QWidget):
             f"{chain.underlying}  spot {_n(snap.spot)}   fut {_n(snap.future)}   basis {basis}   "
             f"PCR {_n(snap.pcr, 2)}   max pain {_n(snap.max_pain, 0)}   ATM IV {_n(snap.atm_iv * 100, 2)}%   "
             f"T {snap.t_years * 365:.2f} d")
-        for curve, ivs in ((self.call_curve, snap.calls["iv"]), (self.put_curve, snap.puts["iv"])):
-            _plot_smile(curve, snap.strikes, ivs * 100)
-        self._term_structure(chain)
+        now = time.monotonic()
+        if now - self._plotted_at >= PLOT_EVERY_S or self._plotted_expiry != expiry:
+            self._plotted_at, self._plotted_expiry = now, expiry
+            for curve, ivs in ((self.call_curve, snap.calls["iv"]), (self.put_curve, snap.puts["iv"])):
+                _plot_smile(curve, snap.strikes, ivs * 100)
+            self._term_structure(chain)
 
     def _term_structure(self, chain: OptionChainModel) -> None:
         days, ivs = [], []
