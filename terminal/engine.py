@@ -111,12 +111,13 @@ class Engine:
             self.emulator = EmulatorProcess(seed=int(self.profile.options.get("emulator_seed", 7)))
             endpoints = await self.emulator.start()
         self._clients = self.venue_factory(self.profile, endpoints, self.bus)
-        for client in self._clients:
-            try:
-                await self._connect(client)
-            except Exception as exc:  # a venue that cannot connect must not stop the others
-                log.error("%s: could not connect: %s", client.venue.value, exc)
-                self.bus.publish(ConnectionChanged(client.venue, "rest", ConnectionStatus.FAILED, str(exc)))
+        outcomes = await asyncio.gather(*(self._connect(c) for c in self._clients), return_exceptions=True)  # side by side
+        for client, outcome in zip(self._clients, outcomes):
+            if isinstance(outcome, asyncio.CancelledError):
+                raise outcome
+            if isinstance(outcome, Exception):  # a venue that cannot connect must not stop the others
+                log.error("%s: could not connect: %s", client.venue.value, outcome)
+                self.bus.publish(ConnectionChanged(client.venue, "rest", ConnectionStatus.FAILED, str(outcome)))
                 await client.close()
                 continue
             self.venues[client.venue] = client

@@ -6,6 +6,7 @@ NIFTY option scenario, clicks on the BTCUSDT ladder, and every hotkey of the key
 from __future__ import annotations
 
 import asyncio
+import gc
 import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
@@ -90,8 +91,11 @@ def run_terminal(loop: qasync.QEventLoop, root: Path, scenario: Callable[[Runnin
         finally:
             window.close()
             await terminal.shutdown()
+            window.deleteLater()  # delete the window now, on the loop, not whenever the garbage collector runs
+            await asyncio.sleep(0.1)
 
     loop.run_until_complete(main())
+    gc.collect()
 
 
 def press(qtbot: QtBot, sequence: str) -> None:
