@@ -21,7 +21,8 @@ from PySide6.QtWidgets import QApplication
 from core.bus import EventBus
 from core.journal import Journal
 from core.loop_monitor import LoopLagMonitor
-from core.security import KiteTokenStore, SecurityEvent, VenueCredentials, load_credentials, record, redaction, venue_of_profile
+from core.security import (KeyringStore, KeyringUnavailable, KiteTokenStore, SecurityEvent, Vault, VenueCredentials, load_credentials,
+                           record, redaction, venue_of_profile)
 from core.venue import VenueClient
 from widgets.keymap import Keymap
 from widgets.log_panel import QtLogHandler
@@ -118,6 +119,17 @@ class Terminal:
         if venue is None or self.profile.uses_emulator:
             return
         passphrase, self._passphrase = self._passphrase, None
+        if self.profile.options.get("secret_store") == "keyring":  # the OS keyring instead of the vault: never plaintext
+            try:
+                keyring_store = KeyringStore()
+            except KeyringUnavailable as exc:
+                log.error("credentials: %s; live venues will not connect", exc)
+                return
+            creds = load_credentials(keyring_store, venue, self.profile.name)
+            if creds is not None:
+                self.credentials[venue] = creds
+            self.token_store = KiteTokenStore(keyring_store, self.profile.name) if venue == "zerodha" else None
+            return
         vault = await unlock_vault(vault_path(self.settings), passphrase, notes=self._audit_notes, parent=self.window)
         if vault is None:
             return
@@ -260,7 +272,15 @@ async def setup_credentials(settings: Settings, profile_name: str, passphrase: s
     """--setup-credentials: unlock (or create) the vault, show the credentials dialog; 0 once keys are saved."""
     notes: list[AuditNote] = []
     chosen, saved = profile_name, False
-    vault = await unlock_vault(vault_path(settings), passphrase, allow_create=True, notes=notes)
+    vault: Vault | KeyringStore | None
+    if settings.profile(profile_name).options.get("secret_store") == "keyring":
+        try:
+            vault = KeyringStore()  # the profile keeps its keys in the OS keyring; no vault, no fallback
+        except KeyringUnavailable as exc:
+            log.error("credentials: %s", exc)
+            return 2
+    else:
+        vault = await unlock_vault(vault_path(settings), passphrase, allow_create=True, notes=notes)
     if vault is not None:
         profiles = {name: venue for name in settings.profile_names
                     if (venue := venue_of_profile(settings.profile(name).venues)) and not settings.profile(name).uses_emulator}
@@ -270,11 +290,12 @@ async def setup_credentials(settings: Settings, profile_name: str, passphrase: s
 
         dialog = CredentialsDialog(vault, profiles, test, profile=profile_name, risk=ProfileRisk(settings))
         saved = await run_dialog(dialog) == CredentialsDialog.DialogCode.Accepted
-        vault.lock()
+        if isinstance(vault, Vault):
+            vault.lock()
         chosen = dialog.profile.currentText()
         if saved:
             notes.append((SecurityEvent.CREDENTIALS_SAVED, {"profile": chosen, "fields": dialog.saved}))
-            log.info("credentials saved in the vault for profile %r (%s)", chosen, ", ".join(dialog.saved))
+            log.info("credentials saved for profile %r (%s)", chosen, ", ".join(dialog.saved))
     journal = Journal.open(settings.profile_dir(chosen) / "journal.db")  # the audit trail, wrong passphrases included
     try:
         for event, detail in notes:

@@ -131,8 +131,8 @@ class Settings:
             options={k: v for k, v in table.items() if k not in known},
         )
 
-    def set_profile_table(self, name: str, key: str, table: dict[str, Any]) -> None:
-        """Replace one table of a profile (e.g. its risk limits) and write the settings file atomically.
+    def set_profile_option(self, name: str, key: str, value: Any) -> None:
+        """Set one key of a profile (a value or a table, e.g. its risk limits) and write the settings file atomically.
 
         Only the user's own file is rewritten (defaults stay out of it); nothing secret belongs here."""
         if name not in self.data.get("profiles", {}):
@@ -141,7 +141,7 @@ class Settings:
             own = tomllib.loads(self.path.read_text(encoding="utf-8")) if self.path.exists() else {}
         except (tomllib.TOMLDecodeError, OSError) as exc:
             raise OSError(f"settings file {self.path} is unreadable ({exc}); not overwriting it") from None
-        own.setdefault("profiles", {}).setdefault(name, {})[key] = table
+        own.setdefault("profiles", {}).setdefault(name, {})[key] = value
         tmp = self.path.with_suffix(".toml.tmp")
         tmp.write_text(tomli_w.dumps(own), encoding="utf-8")
         os.replace(tmp, self.path)
@@ -177,4 +177,4 @@ class ProfileRisk:
     def save(self, profile: str, table: dict[str, Any]) -> None:
         risk = dict(self.settings.profile(profile).options.get("risk", {}))
         risk["default"] = table
-        self.settings.set_profile_table(profile, "risk", risk)
+        self.settings.set_profile_option(profile, "risk", risk)
