@@ -11,11 +11,12 @@ trades, klines and miniTicker on /market (published as channel "ticker" so both 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 from collections.abc import Callable, Iterable
 from decimal import Decimal
+
+import orjson
 
 from core.bus import EventBus
 from core.domain import InstrumentId, Venue
@@ -135,7 +136,7 @@ class MarketData:
 
     def _on_frame(self, text: str) -> None:
         try:
-            msg = json.loads(text)
+            msg = orjson.loads(text)
             stream, data = msg["stream"], msg["data"]
             symbol, _, kind = stream.partition("@")
             iid = self._resolve(symbol.upper())
