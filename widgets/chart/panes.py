@@ -30,6 +30,7 @@ def make_pane(tz: tzinfo, height: int | None = None) -> pg.PlotItem:
         plot.getAxis(name).setTickFont(mono_font(8))
         plot.getAxis(name).setTextPen(pg.mkPen("#aab2bd"))
         plot.getAxis(name).setPen(pg.mkPen("#3a414b"))
+        plot.getAxis(name).enableAutoSIPrefix(False)  # prices read as prices; and no label re-layout per range change
     plot.showGrid(x=True, y=True, alpha=0.12)
     plot.setMenuEnabled(False)
     plot.hideButtons()

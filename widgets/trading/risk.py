@@ -56,7 +56,7 @@ class RiskPanel(QWidget):
         layout.addWidget(split, 1)
         self._timer = QTimer(self)
         self._timer.setInterval(500)
-        self._timer.timeout.connect(self.refresh)
+        self._timer.timeout.connect(self._frame)
         self._timer.start()
 
     def engage(self) -> None:
@@ -65,6 +65,11 @@ class RiskPanel(QWidget):
     def _call(self, result: object) -> None:
         if hasattr(result, "__await__"):
             run_async(result, lambda exc: self.state.setText(f"⚠ {exc}"))  # type: ignore[arg-type]
+
+    def _frame(self) -> None:
+        """The timer's refresh, while the panel is on screen (the kill switch also shows in toasts)."""
+        if self.isVisible():
+            self.refresh()
 
     def refresh(self) -> None:
         lines: list[str] = []
@@ -89,7 +94,10 @@ class RiskPanel(QWidget):
                 else:
                     ratio = float(usage.value / usage.limit)
                     bar.setValue(int(min(1.0, max(0.0, ratio)) * 1000))
-                    bar.setStyleSheet("QProgressBar::chunk { background: %s; }" % ("#ef5350" if ratio >= 0.9 else "#f0b429" if ratio >= 0.7 else "#26a69a"))
+                    colour = "#ef5350" if ratio >= 0.9 else "#f0b429" if ratio >= 0.7 else "#26a69a"
+                    if bar.property("chunk") != colour:  # a style sheet re-polishes the widget: set it on change only
+                        bar.setProperty("chunk", colour)
+                        bar.setStyleSheet("QProgressBar::chunk { background: %s; }" % colour)
                     value.setText(f"{fmt_number(usage.value, 2)} / {fmt_number(usage.limit, 2)} {usage.unit}")
             for r in snap.recent_rejections:
                 when = datetime.fromtimestamp(r.ts_ns / 1e9, timezone.utc).astimezone().strftime("%H:%M:%S")
