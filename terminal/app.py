@@ -86,6 +86,7 @@ class Terminal:
     async def run(self) -> int:
         """Start services, show the window, and wait until the user (or --exit-after) closes it."""
         self.monitor.start()
+        self.engine.launch_emulator()  # the exchange boots while the window is built
         self.window = self.build_window()
         self.window.show()
         if not self._restored:

@@ -95,6 +95,7 @@ class Engine:
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
     _clients: list[VenueClient] = field(default_factory=list)  # every client built, connected or not
     _subscribed: set[InstrumentId] = field(default_factory=set)
+    _emulator_boot: "asyncio.Future[dict[str, str]] | None" = None
 
     def __post_init__(self) -> None:
         self.market = MarketState(self.bus)
@@ -106,10 +107,7 @@ class Engine:
 
     async def start(self, subscribe: list[InstrumentId] | None = None) -> None:
         """Bring every part up in order (see the module docstring)."""
-        endpoints: dict[str, str] = {}
-        if self.profile.uses_emulator:
-            self.emulator = EmulatorProcess(seed=int(self.profile.options.get("emulator_seed", 7)))
-            endpoints = await self.emulator.start()
+        endpoints = await self.launch_emulator()
         self._clients = self.venue_factory(self.profile, endpoints, self.bus)
         outcomes = await asyncio.gather(*(self._connect(c) for c in self._clients), return_exceptions=True)  # side by side
         for client, outcome in zip(self._clients, outcomes):
@@ -132,10 +130,23 @@ class Engine:
         self.channel = EngineChannel(self.bus, self.market, self.catalog, self.entry, positions=self.stack.portfolio.positions)
         await self.channel.start()
         self.strategies = StrategyManager(self.channel)
-        await self.strategies.start()
         self._tasks.append(asyncio.get_running_loop().create_task(self._poll_accounts()))
-        for callback in self.on_ready:
+        for callback in self.on_ready:  # the window fills in now; the strategy host starts meanwhile
             callback()
+        await self.strategies.start()
+
+    def launch_emulator(self) -> "asyncio.Future[dict[str, str]]":
+        """Start the emulator child of a demo profile (once) and return its endpoints when it serves.
+
+        Called early, the emulator boots while the window is being built; start() then just awaits it."""
+        if self._emulator_boot is None:
+            if self.profile.uses_emulator:
+                self.emulator = EmulatorProcess(seed=int(self.profile.options.get("emulator_seed", 7)))
+                self._emulator_boot = asyncio.ensure_future(self.emulator.start())
+            else:
+                self._emulator_boot = asyncio.get_running_loop().create_future()
+                self._emulator_boot.set_result({})
+        return self._emulator_boot
 
     async def _connect(self, client: VenueClient) -> None:
         """Connect; where the venue wants a login (Kite's daily session), run the login handler and retry once."""
@@ -189,6 +200,8 @@ class Engine:
 
     async def stop(self) -> None:
         """Stop everything in reverse order; log failures, never raise."""
+        if self._emulator_boot is not None and not self._emulator_boot.done():
+            self._emulator_boot.cancel()
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)

@@ -3,6 +3,7 @@ loop for tests that drive widgets and async work together, as the terminal does.
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import tempfile
 from collections.abc import Callable, Iterator
@@ -10,6 +11,7 @@ from pathlib import Path
 
 import pytest
 import qasync
+from PySide6.QtCore import QEvent
 from PySide6.QtWidgets import QApplication
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -44,3 +46,19 @@ def spin(qloop: qasync.QEventLoop) -> Callable[[float], None]:
         qloop.run_until_complete(asyncio.sleep(seconds))
 
     return run
+
+
+@pytest.fixture(autouse=True)
+def _qt_garbage_between_tests(request: pytest.FixtureRequest) -> Iterator[None]:
+    """After a Qt test, delete its leftover widgets and timers now, between tests.
+
+    Left to the garbage collector they die at a random moment, possibly while the next test's event
+    loop is dispatching timers, and Qt then touches freed objects (a segfault, not a failure)."""
+    yield
+    if not {"qapp", "qtbot", "qloop"} & set(request.fixturenames):
+        return
+    gc.collect()
+    app = QApplication.instance()
+    if app is not None:
+        QApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+        gc.collect()
