@@ -139,6 +139,8 @@ class BacktestPanel(QWidget):
         split.addWidget(side)
         split.addWidget(self.tabs)
         split.setStretchFactor(1, 3)
+        side.setMinimumWidth(300)  # the form's fields (instrument, dates, costs) stay readable
+        split.setSizes([330, 700])
 
     # strategy ---------------------------------------------------------------------------------------
     def _fill_strategies(self) -> None:

@@ -17,7 +17,7 @@ FIELDS: tuple[tuple[str, str, int], ...] = (
     ("gamma", "Gamma", 5), ("theta", "Theta", 2), ("vega", "Vega", 2), ("change", "Chg", 2), ("ltp", "LTP", 2),
     ("bid", "Bid", 2), ("ask", "Ask", 2),
 )
-DEFAULT_HIDDEN = frozenset({"gamma", "vega"})
+DEFAULT_HIDDEN = frozenset({"gamma", "vega", "theta", "change"})  # all four a right-click away (column chooser)
 COMPACT = frozenset({"oi", "oi_change", "volume"})  # shown in Indian units (K, L, Cr) as Kite does; full value in the tooltip
 
 
