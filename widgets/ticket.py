@@ -244,8 +244,11 @@ class OrderTicket(QWidget):
 
 
 def _number(text: str, field: str) -> Decimal:
+    cleaned = text.replace(",", "").strip()
+    if not cleaned:
+        raise ValueError(f"enter a {field}")
     try:
-        value = Decimal(text.replace(",", "").strip())
+        value = Decimal(cleaned)
     except InvalidOperation:
         raise ValueError(f"{field} {text!r} is not a number") from None
     if not value.is_finite() or value <= 0:

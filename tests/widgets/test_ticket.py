@@ -68,6 +68,8 @@ def test_invalid_input_shows_the_reason_and_disables_send(qtbot: QtBot, qloop: A
     assert "off the tick 0.05" in ticket.status.text()
     ticket.price.setText("10x")
     assert "price '10x' is not a number" in ticket.status.text()
+    ticket.price.setText("  ")
+    assert "enter a price" in ticket.status.text() and not ticket.send_button.isEnabled()
     ticket.price.setText("101.05")
     ticket.in_lots.setChecked(False)
     ticket.qty.setText("100")
