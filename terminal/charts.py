@@ -10,12 +10,11 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from core.bus import Subscription
@@ -25,7 +24,9 @@ from core.marketdata.timeframes import Timeframe
 from core.trading.events import FillApplied
 from widgets.chart.chart_widget import ChartWidget
 from widgets.chart.time_axis import venue_tz
+from widgets.frame_timer import screen_timer
 from widgets.instrument_search import InstrumentSearch
+from widgets.order_entry import run_async
 
 from .engine import Engine
 
@@ -59,15 +60,7 @@ class ChartDocument(QWidget):
         layout.setSpacing(2)
         layout.addWidget(self.search)
         layout.addWidget(self.chart, 1)
-        self._timer = QTimer(self)
-        self._timer.setInterval(int(1000 / frame_hz))
-        self._timer.timeout.connect(self._frame)
-        self._timer.start()
-
-    def _frame(self) -> None:
-        """Bring the chart up to the series on screen only: a background tab catches up when shown."""
-        if self.isVisible():
-            self.chart.sync()
+        self._timer = screen_timer(self, frame_hz, self.chart.sync)  # a background chart catches up when shown
 
     @property
     def title(self) -> str:
@@ -101,15 +94,11 @@ class ChartDocument(QWidget):
         return {"instrument": str(self.instrument.id) if self.instrument else "", "timeframe": self.timeframe.value,
                 "studies": self.chart.state().get("studies", [])}
 
-    def spawn(self, work: Any) -> None:
-        task = asyncio.ensure_future(work)
+    def spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        """Run a load off the Qt slot (failures are logged by run_async); closing the tab cancels it."""
+        task = run_async(work)
         self._tasks.add(task)
-        task.add_done_callback(self._done)
-
-    def _done(self, task: asyncio.Task[None]) -> None:
-        self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.error("chart load failed: %s", task.exception())
+        task.add_done_callback(self._tasks.discard)
 
     def _on_order(self, event: OrderUpdated) -> None:
         if self.instrument is not None and event.order.instrument_id == self.instrument.id:

@@ -47,6 +47,27 @@ class Column(Generic[R]):
     flash: bool = False  # tint the cell up/down for a moment when its value changes
     width: int | None = None
 
+    def cell(self, row: R, role: int) -> Any:
+        """What a model returns for this column's cell: text, alignment or colour (None for other roles)."""
+        if role == Qt.ItemDataRole.DisplayRole:
+            return self.text(row) if self.text else _plain(self.value(row))
+        if role == Qt.ItemDataRole.TextAlignmentRole:
+            return self.align.value
+        if role == Qt.ItemDataRole.ForegroundRole and self.color is not None:
+            return self.color(row)
+        return None
+
+
+def column_header(columns: Sequence[Column[Any]], section: int, orientation: Qt.Orientation, role: int) -> Any:
+    """headerData of a model built from columns: the title, aligned like the cells."""
+    if orientation != Qt.Orientation.Horizontal:
+        return None
+    if role == Qt.ItemDataRole.DisplayRole:
+        return columns[section].title
+    if role == Qt.ItemDataRole.TextAlignmentRole:
+        return columns[section].align.value
+    return None
+
 
 def fmt_number(value: Decimal | float | int | None, decimals: int = 2, sign: bool = False) -> str:
     """Format a number with thousands separators and fixed decimals; '' for None/NaN."""
@@ -138,32 +159,22 @@ class RowTableModel(QAbstractTableModel, Generic[R]):
         return 0 if parent.isValid() else len(self.columns)
 
     def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:  # noqa: N802
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return self.columns[section].title
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.TextAlignmentRole:
-            return self.columns[section].align.value
-        return None
+        return column_header(self.columns, section, orientation, role)
 
     def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid():
             return None
         row, column = self._rows[index.row()], self.columns[index.column()]
-        if role == Qt.ItemDataRole.DisplayRole:
-            return column.text(row) if column.text else _plain(column.value(row))
         if role == SORT_ROLE:
             value = column.value(row)
             return float(value) if isinstance(value, Decimal) else value
-        if role == Qt.ItemDataRole.TextAlignmentRole:
-            return column.align.value
-        if role == Qt.ItemDataRole.ForegroundRole and column.color is not None:
-            return column.color(row)
         if role == Qt.ItemDataRole.BackgroundRole and column.flash:
             direction = self.flashing(index.row(), index.column())
             if direction:
                 color = QColor(UP if direction > 0 else DOWN)
                 color.setAlpha(70)
                 return color
-        return None
+        return column.cell(row, role)
 
     # export -----------------------------------------------------------------------------------------
     def to_csv(self, rows: Sequence[int] | None = None) -> str:

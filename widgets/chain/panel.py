@@ -12,7 +12,7 @@ from decimal import Decimal
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QModelIndex, Qt, QTimer, Signal
+from PySide6.QtCore import QModelIndex, Qt, Signal
 from PySide6.QtGui import QAction, QKeyEvent
 from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QHeaderView, QLabel, QMenu, QSpinBox, QSplitter, QTableView, QVBoxLayout,
                                QWidget)
@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QHeaderView, QLabel, QMen
 from core.chain.model import ChainSnapshot, OptionChainModel
 from core.domain import OptionRight, Side
 from core.marketdata.state import MarketState
+from widgets.frame_timer import screen_timer
 from widgets.style import BUY, SELL, mono_font
 
 from .table_model import DEFAULT_HIDDEN, ChainTableModel
@@ -102,10 +103,7 @@ class OptionChainPanel(QWidget):
         layout.addWidget(self.summary)
         layout.addWidget(split, 1)
         self._underlying_changed(self.underlying_box.currentText())
-        self._timer = QTimer(self)
-        self._timer.setInterval(int(1000 / frame_hz))
-        self._timer.timeout.connect(self._frame)
-        self._timer.start()
+        self._timer = screen_timer(self, frame_hz, self.refresh, when_hidden=lambda: self.snapshot is None)
 
     @property
     def chain(self) -> OptionChainModel | None:
@@ -120,11 +118,6 @@ class OptionChainPanel(QWidget):
                 self.expiry_box.addItem(f"{expiry:%d %b %Y}", expiry)
         self.expiry_box.blockSignals(False)
         self.refresh()
-
-    def _frame(self) -> None:
-        """The live refresh, while the chain is on screen (a hidden chain catches up when shown)."""
-        if self.isVisible() or self.snapshot is None:
-            self.refresh()
 
     def refresh(self) -> None:
         """Recompute the chain for the chosen expiry and update the table and summary; the smile and the

@@ -10,13 +10,14 @@ from decimal import Decimal
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from core.domain import InstrumentId, PriceLevel
 from core.marketdata.book import BookView
 from core.marketdata.state import MarketState
+from widgets.frame_timer import screen_timer
 from widgets.style import BUY, MUTED, SELL, mono_font
 
 
@@ -69,10 +70,7 @@ class DepthChart(QWidget):
         layout.setContentsMargins(2, 2, 2, 2)
         layout.addWidget(self.info)
         layout.addWidget(self.plot, 1)
-        self._timer = QTimer(self)
-        self._timer.setInterval(int(1000 / refresh_hz))
-        self._timer.timeout.connect(self.refresh)
-        self._timer.start()
+        self._timer = screen_timer(self, refresh_hz, self.refresh)
 
     def _area(self, colour: QColor) -> pg.PlotDataItem:
         fill = QColor(colour)
@@ -88,8 +86,8 @@ class DepthChart(QWidget):
         self.refresh()
 
     def refresh(self) -> None:
-        """Redraw if the book changed since the last call (and the chart is on screen)."""
-        if self.instrument_id is None or not self.isVisible():
+        """Redraw if the book changed since the last call."""
+        if self.instrument_id is None:
             return
         book = self.market.book(self.instrument_id)
         key = (book.update_id, book.ts_ns, len(book.bids) + len(book.asks))

@@ -11,14 +11,15 @@ from datetime import datetime, tzinfo
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, QTimer
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtGui import QColor, QFont
 from PySide6.QtWidgets import QHBoxLayout, QHeaderView, QLabel, QLineEdit, QTableView, QVBoxLayout, QWidget
 
 from core.domain import Instrument, Side, TradePrint
 from core.marketdata.state import MarketState
+from widgets.frame_timer import screen_timer
 from widgets.style import BUY, SELL, WARN, mono_font
-from widgets.table import Align, Column
+from widgets.table import Align, Column, column_header
 
 _Index = QModelIndex | QPersistentModelIndex
 SIDE_LABELS = {Side.BUY: "Buy", Side.SELL: "Sell", None: ""}
@@ -96,27 +97,19 @@ class TapeModel(QAbstractTableModel):
         return 0 if parent.isValid() else len(self.columns)
 
     def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:  # noqa: N802
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return self.columns[section].title
-        return None
+        return column_header(self.columns, section, orientation, role)
 
     def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid():
             return None
         trade, column = self._rows[index.row()], self.columns[index.column()]
-        if role == Qt.ItemDataRole.DisplayRole:
-            return column.text(trade) if column.text else str(column.value(trade))
-        if role == Qt.ItemDataRole.TextAlignmentRole:
-            return column.align.value
-        if role == Qt.ItemDataRole.ForegroundRole and column.color is not None:
-            return column.color(trade)
         if role == Qt.ItemDataRole.BackgroundRole and self.is_big(trade):
             return BIG_BG
         if role == Qt.ItemDataRole.FontRole and self.is_big(trade):
             font = QFont()
             font.setBold(True)
             return font
-        return None
+        return column.cell(trade, role)
 
 
 def _side_colour(trade: TradePrint) -> QColor | None:
@@ -155,10 +148,7 @@ class TimeAndSalesPanel(QWidget):
         layout.setContentsMargins(2, 2, 2, 2)
         layout.addLayout(top)
         layout.addWidget(self.view, 1)
-        self._timer = QTimer(self)
-        self._timer.setInterval(int(1000 / frame_hz))
-        self._timer.timeout.connect(self.refresh)
-        self._timer.start()
+        self._timer = screen_timer(self, frame_hz, self.refresh)
 
     def set_instrument(self, instrument: Instrument, tz: tzinfo | None = None) -> None:
         """Show another instrument's tape (starting empty), with times in its venue's zone."""
@@ -171,8 +161,8 @@ class TimeAndSalesPanel(QWidget):
         self.refresh()
 
     def refresh(self) -> None:
-        """Add the prints that arrived since the last refresh (on screen only: a hidden tape catches up when shown)."""
-        if self.model.instrument is None or not self.isVisible():
+        """Add the prints that arrived since the last refresh."""
+        if self.model.instrument is None:
             return
         trades = self.market.trades.get(self.model.instrument.id)
         if not trades or trades[-1] is self._last:

@@ -4,13 +4,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime, timezone
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (QCheckBox, QGridLayout, QHBoxLayout, QLabel, QPlainTextEdit, QProgressBar, QPushButton, QScrollArea,
                                QSplitter, QVBoxLayout, QWidget)
 
 from core.domain import Venue
 from core.risk.engine import RiskSnapshot
 from widgets.order_entry import run_async
+from widgets.frame_timer import screen_timer
 from widgets.style import mono_font
 from widgets.table import fmt_number
 
@@ -54,10 +55,7 @@ class RiskPanel(QWidget):
         split.addWidget(self.rejections)
         self.rejections.setPlaceholderText("Last rejections appear here, with the rule and the numbers")
         layout.addWidget(split, 1)
-        self._timer = QTimer(self)
-        self._timer.setInterval(500)
-        self._timer.timeout.connect(self._frame)
-        self._timer.start()
+        self._timer = screen_timer(self, 2.0, self.refresh)
 
     def engage(self) -> None:
         self._call(self._engage(self.flatten.isChecked()))
@@ -65,11 +63,6 @@ class RiskPanel(QWidget):
     def _call(self, result: object) -> None:
         if hasattr(result, "__await__"):
             run_async(result, lambda exc: self.state.setText(f"⚠ {exc}"))  # type: ignore[arg-type]
-
-    def _frame(self) -> None:
-        """The timer's refresh, while the panel is on screen (the kill switch also shows in toasts)."""
-        if self.isVisible():
-            self.refresh()
 
     def refresh(self) -> None:
         lines: list[str] = []
