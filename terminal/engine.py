@@ -172,6 +172,7 @@ class Engine:
                 try:
                     await client.subscribe(ids, (Channel.BOOK, Channel.TRADES, Channel.TICKS))
                 except ShrivenQuantError as exc:
+                    self._subscribed.difference_update(ids)  # a later call tries them again
                     log.error("%s: subscribe failed: %s", venue.value, exc)
 
     async def basket_margin(self, legs: Sequence[MarginLeg]) -> BasketMargin:

@@ -31,7 +31,7 @@ class InstrumentCatalog:
         self._keys: list[str] = []
         self._symbols: list[str] = []
         self._exact: dict[str, list[int]] = {}  # lowercase symbol -> positions
-        self._order: list[int] = []  # positions sorted by the query-independent part of the ranking
+        self._order: list[int] | None = None  # positions sorted by the query-independent ranking; built on first search
         self.add(instruments)
 
     def __len__(self) -> int:
@@ -57,15 +57,18 @@ class InstrumentCatalog:
             self._by_id[inst.id] = inst
             if inst.venue_token:
                 self._by_token[(inst.venue, inst.venue_token)] = inst
-        self._index()
+        self._order = None  # re-sorted on the next search, not once per venue loaded at start-up
 
-    def _index(self) -> None:
+    def _search_order(self) -> list[int]:
+        if self._order is not None:
+            return self._order
         items, symbols = self._items, self._symbols
         self._order = sorted(range(len(items)), key=lambda i: (_KIND_RANK.get(items[i].kind, 4),
                                                               _expiry_rank(items[i].expiry), len(symbols[i]), symbols[i]))
         self._exact = {}
         for pos in self._order:
             self._exact.setdefault(symbols[pos], []).append(pos)
+        return self._order
 
     def get(self, instrument_id: InstrumentId) -> Instrument:
         """Return an instrument; UnknownInstrument (a ValidationError) says which one is missing."""
@@ -94,12 +97,13 @@ class InstrumentCatalog:
             return []
         first = tokens[0]
         keys, symbols = self._keys, self._symbols
+        order = self._search_order()
         exact = [i for i in self._exact.get(first, ()) if all(t in keys[i] for t in tokens[1:])]
         prefix: list[int] = []
         inside: list[int] = []
         elsewhere: list[int] = []
         wanted = limit - len(exact)
-        for i in self._order:
+        for i in order:
             key = keys[i]
             if first not in key or not all(t in key for t in tokens[1:]):
                 continue
