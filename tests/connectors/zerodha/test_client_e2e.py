@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import pytest
 
+from connectors.emulator.kite.market import SESSION_ORIGIN_NS
 from connectors.emulator.kite.state import KiteState
 from connectors.emulator.server import EmulatorServer
 from connectors.zerodha.client import ZerodhaClient
@@ -150,8 +151,13 @@ async def test_history_pages_and_quotes(client: ZerodhaClient, emulator: Emulato
     assert [b.start_ns for b in bars] == sorted({b.start_ns for b in bars})
     assert all(b.low <= min(b.open, b.close) and b.high >= max(b.open, b.close) for b in bars)
     assert all(b.closed for b in bars[:-1])
-    hourly = await client.history(INFY, "1h", now - 4 * 3600 * 10**9, now)
-    assert 4 <= len(hourly) <= 5 and all(b.timeframe == "1h" for b in hourly)
+    # the four whole hours before the current one: hours start at 09:15 IST, and a bucket no trade has
+    # reached yet is not served (so the window stops short of the current hour)
+    hour = 3600 * 10**9
+    current = now - (now - SESSION_ORIGIN_NS) % hour
+    hourly = await client.history(INFY, "1h", current - 4 * hour, current - 10**9)
+    assert [b.start_ns for b in hourly] == [current - k * hour for k in (4, 3, 2, 1)]
+    assert all(b.timeframe == "1h" and b.closed for b in hourly)
     with pytest.raises(ValidationError):
         await client.history(INFY, "7m", start, now)
     quotes = await client.quote([INFY, NIFTY])
