@@ -250,8 +250,11 @@ class EngineChannel:
             self._send_nowait(session, "fill", event.fill)
 
     def _send_nowait(self, session: Session, kind: str, data: Any) -> None:
-        text = json.dumps({"event": kind, "data": encode(data)})
-        task = asyncio.get_running_loop().create_task(session.connection.send(text))
+        """Push an event from a task that also encodes it: the bus handler (on an order's path) stays cheap."""
+        async def push() -> None:
+            await session.connection.send(json.dumps({"event": kind, "data": encode(data)}))
+
+        task = asyncio.get_running_loop().create_task(push())
         task.add_done_callback(lambda t: t.exception() if not t.cancelled() else None)
 
 

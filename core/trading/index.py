@@ -1,7 +1,8 @@
 """The OMS's orders in memory, backed by the journal: lookup by our id or the venue's, and id links.
 
 A venue order id is linked to one of our orders once, in the journal; a report that would link it to a
-second order is refused (and logged), so one venue order can never move two of ours.
+second order is refused (and logged), so one venue order can never move two of ours. Working orders are
+indexed apart, so the risk checks of each new order cost the same after 10 or 10,000 orders in a day.
 """
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ class OrderIndex:
     def __init__(self, journal: Journal) -> None:
         self._journal = journal
         self._orders: dict[ClientOrderId, Order] = {}
+        self._working: dict[ClientOrderId, Order] = {}
         self._by_venue_id: dict[tuple[Venue, str], ClientOrderId] = {}
 
     def __getitem__(self, client_order_id: ClientOrderId) -> Order:
@@ -38,13 +40,17 @@ class OrderIndex:
         return list(self._orders.values())
 
     def working(self, venue: Venue | None = None, instrument_id: InstrumentId | None = None) -> list[Order]:
-        return [o for o in self._orders.values() if o.status.is_working
-                and (venue is None or o.instrument_id.venue is venue)
+        return [o for o in self._working.values()
+                if (venue is None or o.instrument_id.venue is venue)
                 and (instrument_id is None or o.instrument_id == instrument_id)]
 
     def remember(self, order: Order) -> None:
         """Store an order's latest state."""
         self._orders[order.client_order_id] = order
+        if order.status.is_working:
+            self._working[order.client_order_id] = order
+        else:
+            self._working.pop(order.client_order_id, None)
         if order.venue_order_id:
             self._by_venue_id.setdefault((order.instrument_id.venue, order.venue_order_id), order.client_order_id)
 

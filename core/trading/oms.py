@@ -1,6 +1,7 @@
 """The order management system: ids, the journal-before-send path, and the order state machine.
 
-Every order is journaled (durably) before its connector is called, then sent from a task so the caller
+Every order is journaled before its connector is called (the commit survives a crash; its fsync runs on
+a worker thread while the order travels, see core.journal.wal_sync), then sent from a task so the caller
 gets the live order at once. Venue updates (the place/cancel/modify answers, VenueOrderReport and
 FillEvent from the bus, query answers) go through core.trading.state, so they may arrive late, twice or
 out of order. New fills are journaled once per trade id and published as FillApplied for the portfolio.
@@ -152,7 +153,7 @@ class OrderManager:
     # commands
 
     def submit(self, request: OrderRequest, extra: Mapping[str, str] | None = None) -> Order:
-        """Journal a new order durably, then send it from a task; return the order (PENDING_NEW) at once."""
+        """Journal a new order, then send it from a task; return the order (PENDING_NEW) at once."""
         venue = request.instrument_id.venue
         client = self.venues.get(venue)
         if client is None:
@@ -165,8 +166,8 @@ class OrderManager:
         self._journal.record_intent(order)
         self._orders.remember(order)
         self._sending.add(cid)
+        self._spawn(self._send(cid, client))  # first in the loop's queue: ahead of the tasks subscribers start
         self._bus.publish(OrderUpdated(order, None))
-        self._spawn(self._send(cid, client))
         return order
 
     async def cancel(self, client_order_id: str) -> Order:

@@ -99,6 +99,9 @@ def test_audit_settings_and_sequences_survive_reopening(tmp_path: Path) -> None:
     assert entry.detail == {"rule": "max_order_value", "value": "1.5"}
     assert j.get("kill_switch") == "on" and j.get("missing", "x") == "x"
     assert j.next_sequence("ids") == 4 and j.next_sequence("other") == 1
+    assert j.next_sequence("ids", 10) == 5 and j.next_sequence("ids") == 15
+    with pytest.raises(ValueError, match="positive count"):
+        j.next_sequence("ids", 0)
     j.close()
 
 

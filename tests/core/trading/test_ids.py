@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from core.journal import Journal
-from core.trading.ids import BINANCE_CLIENT_ID, KITE_TAG, ClientOrderIdGenerator, base36
+from core.trading.ids import BINANCE_CLIENT_ID, ID_BLOCK, KITE_TAG, ClientOrderIdGenerator, base36
 
 
 @given(st.integers(min_value=0, max_value=36**12))
@@ -31,6 +31,25 @@ def test_ids_are_unique_across_restarts_and_fit_both_venues(tmp_path: Path) -> N
     assert len(set(seen)) == 150
     assert seen[0] == "SQ" + base36(1_795_000_000) + "1"
     assert all(KITE_TAG.fullmatch(i) and BINANCE_CLIENT_ID.fullmatch(i) for i in seen)
+
+
+def test_the_sequence_is_reserved_in_blocks_one_commit_each(tmp_path: Path) -> None:
+    journal = Journal.open(tmp_path / "j.db")
+    reservations: list[tuple[int, int]] = []
+    reserve = journal.next_sequence
+
+    def counted(name: str, count: int = 1) -> int:
+        first = reserve(name, count)
+        reservations.append((first, count))
+        return first
+
+    journal.next_sequence = counted  # type: ignore[method-assign]
+    ids = ClientOrderIdGenerator(journal, "SQ", now_s=1_795_000_000)
+    seqs = [int(ids.next()[len("SQ") + 6:], 36) for _ in range(ID_BLOCK + 1)]
+    assert seqs == list(range(1, ID_BLOCK + 2))
+    assert reservations == [(1, ID_BLOCK), (ID_BLOCK + 1, ID_BLOCK)]
+    assert journal.get("seq:client_order_id") == str(2 * ID_BLOCK)  # reserved before any id of the block left
+    journal.close()
 
 
 def test_a_fresh_journal_gets_a_new_epoch(tmp_path: Path) -> None:
