@@ -164,10 +164,18 @@ class BinanceClient(VenueClient):
         self._traded.add(inst.symbol)
         return inst
 
+    async def cancel_order(self, order: Order) -> VenueOrderReport:
+        inst = self.instrument(order.instrument_id)
+        return await self._order_request(order, "DELETE", "/order", [("symbol", inst.symbol), order_ref(order)])
+
     async def _place(self, order: Order, params: list[tuple[str, Any]]) -> VenueOrderReport:
-        """POST the order; on an unknown outcome look it up instead of sending it again."""
+        return await self._order_request(order, "POST", "/order", params, orders=1)
+
+    async def _order_request(self, order: Order, method: str, path: str, params: list[tuple[str, Any]],
+                             orders: int = 0) -> VenueOrderReport:
+        """Send a request that changes an order; on an unknown outcome look the order up, never send it again."""
         try:
-            answer = await self.rest.request("POST", f"{self.api}/order", params, weight=1, signed=True, orders=1,
+            answer = await self.rest.request(method, f"{self.api}{path}", params, weight=1, signed=True, orders=orders,
                                              is_order=True)
         except OutcomeUnknown as exc:
             return await self._resolve_unknown(order, exc)
@@ -273,3 +281,8 @@ class BinanceClient(VenueClient):
             answer = await self.rest.request("GET", f"{self.api}/ticker/price", {"symbol": symbol}, weight=2)
             price = Decimal(str(answer["price"])) or None
         return price
+
+
+def order_ref(order: Order) -> tuple[str, str]:
+    """How a request names an existing order: the venue's id once known, else ours."""
+    return ("orderId", order.venue_order_id) if order.venue_order_id else ("origClientOrderId", order.client_order_id)

@@ -76,16 +76,6 @@ class BinanceSpotClient(BinanceClient):
         reference = await self._reference(inst.symbol) if order.request.order_type.has_trigger else None
         return await self._place(order, order_params(order, inst, False, reference))
 
-    async def cancel_order(self, order: Order) -> VenueOrderReport:
-        inst = self.instrument(order.instrument_id)
-        params = [("symbol", inst.symbol), ("orderId", order.venue_order_id) if order.venue_order_id else
-                  ("origClientOrderId", order.client_order_id)]
-        try:
-            answer = await self.rest.request("DELETE", f"{self.api}/order", params, weight=1, signed=True, is_order=True)
-        except OutcomeUnknown as exc:
-            return await self._resolve_unknown(order, exc)
-        return self._report(OrderMsg.parse(answer))
-
     async def modify_order(self, order: Order, price: Decimal | None, quantity: Decimal | None,
                            trigger_price: Decimal | None) -> VenueOrderReport:
         """Cancel-replace (STOP_ON_FAILURE): the new order keeps the client id and carries what is left to fill."""

@@ -18,13 +18,13 @@ from core.bus import EventBus
 from core.domain import Balance, InstrumentId, Order, Position, Venue, VenueOrderReport
 from core.errors import OrderOutcomeUnknown, ValidationError, VenueError
 
-from .client import BinanceClient
+from .client import BinanceClient, order_ref
 from .config import BinanceEndpoints, credentials_from
 from .instruments import validate
 from .orders import order_params
 from .rest import OutcomeUnknown
 from .userdata import UsdmUserStream
-from .wire_account import OrderMsg, OrderTradeUpdate, parse_account_update, parse_position_risk
+from .wire_account import OrderTradeUpdate, parse_account_update, parse_position_risk
 from .wire_market import Malformed, dec
 
 log = logging.getLogger(__name__)
@@ -66,16 +66,6 @@ class BinanceUsdmClient(BinanceClient):
         inst = self._check(order)
         return await self._place(order, order_params(order, inst, True))
 
-    async def cancel_order(self, order: Order) -> VenueOrderReport:
-        inst = self.instrument(order.instrument_id)
-        params = [("symbol", inst.symbol), ("orderId", order.venue_order_id) if order.venue_order_id else
-                  ("origClientOrderId", order.client_order_id)]
-        try:
-            answer = await self.rest.request("DELETE", f"{self.api}/order", params, weight=1, signed=True, is_order=True)
-        except OutcomeUnknown as exc:
-            return await self._resolve_unknown(order, exc)
-        return self._report(OrderMsg.parse(answer))
-
     async def modify_order(self, order: Order, price: Decimal | None, quantity: Decimal | None,
                            trigger_price: Decimal | None) -> VenueOrderReport:
         """PUT /fapi/v1/order: price and total quantity change in place; the order keeps its id."""
@@ -87,15 +77,9 @@ class BinanceUsdmClient(BinanceClient):
         if new_price is None or new_qty is None:
             raise ValidationError("only limit orders can be modified on USD-M")
         validate(inst, replace(order.request, quantity=new_qty, price=new_price), self.market.last_price.get(inst.symbol))
-        params = [("symbol", inst.symbol), ("orderId", order.venue_order_id) if order.venue_order_id else
-                  ("origClientOrderId", order.client_order_id), ("side", order.side.value), ("quantity", new_qty),
+        params = [("symbol", inst.symbol), order_ref(order), ("side", order.side.value), ("quantity", new_qty),
                   ("price", new_price)]
-        try:
-            answer = await self.rest.request("PUT", f"{self.api}/order", params, weight=1, signed=True, orders=1,
-                                             is_order=True)
-        except OutcomeUnknown as exc:
-            return await self._resolve_unknown(order, exc)
-        return self._report(OrderMsg.parse(answer))
+        return await self._order_request(order, "PUT", "/order", params, orders=1)
 
     async def cancel_all(self, instrument_id: InstrumentId) -> None:
         """Cancel every working order of a symbol (DELETE allOpenOrders); the stream reports each."""
