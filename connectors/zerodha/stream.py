@@ -37,6 +37,7 @@ from .ticker import KiteTick, MalformedFrame, parse_frame
 log = logging.getLogger(__name__)
 CHANNEL = "ticker"
 MODES = ("ltp", "quote", "full")
+TICK_SLICE = 32  # packets handed on per event-loop step (about 2 ms of work)
 
 
 class KiteTickerStream:
@@ -206,7 +207,7 @@ class KiteTickerStream:
             self._last_rx = now
             self._heard = True
             if isinstance(message, bytes):
-                self._binary(message, now)
+                await self._binary(message, now)
             else:
                 self._text(message)
 
@@ -217,7 +218,9 @@ class KiteTickerStream:
         except Exception:
             log.exception("Kite ticker: the on-connect refresh failed")
 
-    def _binary(self, payload: bytes, now: float) -> None:
+    async def _binary(self, payload: bytes, now: float) -> None:
+        """Hand a frame's ticks on in slices of TICK_SLICE: a whole option chain in one frame (hundreds of
+        packets) would otherwise hold the event loop for tens of milliseconds, and the UI with it."""
         try:
             records = parse_frame(payload)
         except MalformedFrame as exc:
@@ -229,7 +232,11 @@ class KiteTickerStream:
         self._last_data = now
         if self.status is ConnectionStatus.STALE:
             self._set(ConnectionStatus.CONNECTED, "data flowing again")
-        self._on_ticks(records, time.time_ns())
+        received_ns = time.time_ns()
+        for start in range(0, len(records), TICK_SLICE):
+            if start:
+                await asyncio.sleep(0)
+            self._on_ticks(records[start:start + TICK_SLICE], received_ns)
 
     def _text(self, message: str) -> None:
         try:
