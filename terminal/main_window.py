@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -20,6 +21,12 @@ from widgets.style import THEMES, load_theme
 from .status_bar import TerminalStatusBar
 
 log = logging.getLogger(__name__)
+# Qt's raster engine hands a fill of more than ~96 spans (a translucent grid line is one span a pixel, a
+# shaded area one a row) to its GUI thread pool and waits for it: about 0.1 ms a grid line when idle,
+# and 5-10 ms for a gridded plot when the cores are busy with the engine, the emulator and the feeds.
+# The window paints on one thread and wants latency, not fill throughput. Qt reads this when the pool is
+# first wanted (the first paint), so it is set when the window's module is imported.
+os.environ.setdefault("QT_NO_GUI_THREADPOOL", "1")
 LAYOUT_VERSION = 2  # 2: chain and builder moved from docks to the central document tabs
 
 Area = Qt.DockWidgetArea

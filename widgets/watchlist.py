@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import QHBoxLayout, QInputDialog, QPushButton, QTabBar, QVBoxLayout, QWidget
 
@@ -19,6 +19,7 @@ from core.domain import InstrumentId, Side, Venue
 from core.instruments import InstrumentCatalog
 from core.marketdata.state import MarketState
 
+from .frame_timer import frame_timer
 from .instrument_search import InstrumentSearch
 from .table import Align, Column, DataTable, RowTableModel, fmt_number, signed_color
 
@@ -96,10 +97,7 @@ class WatchlistPanel(QWidget):
         layout.addWidget(self.search)
         layout.addWidget(self.table, 1)
         self._load(defaults or {})
-        self._timer = QTimer(self)
-        self._timer.setInterval(int(1000 / frame_hz))
-        self._timer.timeout.connect(self.refresh)
-        self._timer.start()
+        self._timer = frame_timer(self, frame_hz, self.refresh)
 
     # lists --------------------------------------------------------------------------------------------
     @property

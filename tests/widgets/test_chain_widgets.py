@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from PySide6.QtWidgets import QStyledItemDelegate
 from pytestqt.qtbot import QtBot
 
 from core import options
@@ -22,6 +23,7 @@ from core.instruments import InstrumentCatalog
 from core.marketdata.state import MarketState
 from widgets.chain.builder import StrategyBuilder
 from widgets.chain.panel import OptionChainPanel
+from widgets.style import load_theme
 
 Z = Venue.ZERODHA
 EXPIRY = datetime(2025, 12, 30, 15, 30)
@@ -69,6 +71,51 @@ def test_chain_panel_shows_strikes_and_opens_tickets_at_bid_and_ask(qtbot: QtBot
     assert not panel.trade_cell(atm, panel.model.strike_column)  # the strike is not tradable
     panel.set_column_visible("gamma", True)
     assert not panel.table.isColumnHidden(panel.model.column_of(OptionRight.CALL, "gamma"))
+
+
+
+def test_chain_table_repaints_only_the_cells_whose_look_changed(qtbot: QtBot, rig: Any) -> None:
+    model, market, _ = rig
+    panel = OptionChainPanel({"NIFTY": model}, market)
+    qtbot.addWidget(panel)
+    panel.count_box.setValue(5)
+    panel.refresh()
+    snap = panel.snapshot
+    assert snap is not None
+    ranges: list[tuple[int, int, int, int]] = []
+    panel.model.dataChanged.connect(lambda a, b, *_: ranges.append((a.row(), a.column(), b.row(), b.column())))
+    panel.refresh()  # nothing moved: nothing to repaint
+    assert ranges == []
+    row = snap.atm_index + 2
+    iid = snap.calls.ids[row]
+    assert iid is not None
+    old = market.ticks[iid]
+    market.ticks[iid] = Tick(iid, 1, last_price=old.last_price, bid=old.bid - D("2"), ask=old.ask, open_interest=old.open_interest)
+    panel.refresh()
+    put_side = panel.model.strike_column
+    assert ranges and all(r0 == r1 == row and c1 < put_side for r0, c0, r1, c1 in ranges)  # that call's row, calls only
+    changed = {c for _, c0, _, c1 in ranges for c in range(c0, c1 + 1)}
+    assert panel.model.column_of(OptionRight.CALL, "bid") in changed and panel.model.column_of(OptionRight.CALL, "ltp") not in changed
+    fresh = type(panel.model)()
+    fresh.set_snapshot(panel.snapshot)  # type: ignore[arg-type]
+    cells = [(r, c) for r in range(fresh.rowCount()) for c in range(fresh.columnCount())]
+    assert [panel.model.look(r, c) for r, c in cells] == [fresh.look(r, c) for r, c in cells]
+
+
+def test_look_delegate_paints_the_chain_as_the_standard_delegate_does(qtbot: QtBot, rig: Any) -> None:
+    model, market, _ = rig
+    panel = OptionChainPanel({"NIFTY": model}, market)
+    qtbot.addWidget(panel)
+    panel.setStyleSheet(load_theme("dark"))
+    panel.resize(1300, 600)
+    panel.show()
+    panel.refresh()
+    panel.table.setCurrentIndex(panel.model.index(2, 3))  # a selected, focused cell takes the standard path
+    qtbot.wait(20)
+    fast = panel.table.viewport().grab().toImage()
+    panel.table.setItemDelegate(QStyledItemDelegate(panel.table))
+    qtbot.wait(20)
+    assert panel.table.viewport().grab().toImage() == fast
 
 
 class Entry:

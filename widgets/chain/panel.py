@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
 
@@ -20,7 +21,9 @@ from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QHeaderView, QLabel, QMen
 from core.chain.model import ChainSnapshot, OptionChainModel
 from core.domain import OptionRight, Side
 from core.marketdata.state import MarketState
+from widgets.cell_paint import LookDelegate
 from widgets.frame_timer import screen_timer
+from widgets.live_label import LiveLabel
 from widgets.style import BUY, SELL, mono_font
 
 from .table_model import DEFAULT_HIDDEN, ChainTableModel
@@ -50,12 +53,13 @@ class OptionChainPanel(QWidget):
         self.count_box.setPrefix("± ")
         self.count_box.setSuffix(" strikes")
         self.count_box.valueChanged.connect(lambda _: self.refresh())
-        self.summary = QLabel("Waiting for data…")
+        self.summary = LiveLabel("Waiting for data…")
         self.summary.setFont(mono_font(9))
-        self.summary.setWordWrap(True)
         self.model = ChainTableModel()
         self.table = QTableView()
         self.table.setModel(self.model)
+        self.model.modelReset.connect(self._apply_hidden)  # after the view's own handler: a reset unhides columns
+        self.table.setItemDelegate(LookDelegate(self.model.look, self.table))
         self.table.setFont(mono_font(9))
         self.table.verticalHeader().setVisible(False)
         self.table.verticalHeader().setDefaultSectionSize(21)
@@ -67,7 +71,7 @@ class OptionChainPanel(QWidget):
         self.table.clicked.connect(self._clicked)
         self.table.installEventFilter(self)
         self.hidden: set[str] = set(DEFAULT_HIDDEN)
-        self._plotted_at, self._plotted_expiry = 0.0, None
+        self._smile_at, self._plotted_expiry = 0.0, None
         self.smile = pg.PlotWidget()
         self.smile.setMinimumSize(120, 90)
         self.smile.setMaximumHeight(150)
@@ -104,6 +108,7 @@ class OptionChainPanel(QWidget):
         layout.addWidget(split, 1)
         self._underlying_changed(self.underlying_box.currentText())
         self._timer = screen_timer(self, frame_hz, self.refresh, when_hidden=lambda: self.snapshot is None)
+        self._term_timer = screen_timer(self, 1 / PLOT_EVERY_S, self.refresh_term_structure)
 
     @property
     def chain(self) -> OptionChainModel | None:
@@ -118,10 +123,11 @@ class OptionChainPanel(QWidget):
                 self.expiry_box.addItem(f"{expiry:%d %b %Y}", expiry)
         self.expiry_box.blockSignals(False)
         self.refresh()
+        self.refresh_term_structure()
 
     def refresh(self) -> None:
-        """Recompute the chain for the chosen expiry and update the table and summary; the smile and the
-        term structure (a snapshot of every expiry) at most once a second."""
+        """Recompute the chain for the chosen expiry and update the table and summary; the smile at most
+        once a second (the term structure, a snapshot of every expiry, has its own timer)."""
         chain, expiry = self.chain, self.expiry_box.currentData()
         if chain is None or not isinstance(expiry, datetime):
             return
@@ -133,31 +139,36 @@ class OptionChainPanel(QWidget):
             return
         self.snapshot = snap
         self.model.set_snapshot(snap)
-        self._apply_hidden()
         basis = f"{snap.basis:+,.2f}" if snap.basis is not None else "–"
         self.summary.setText(
             f"{chain.underlying}  spot {_n(snap.spot)}   fut {_n(snap.future)}   basis {basis}   "
             f"PCR {_n(snap.pcr, 2)}   max pain {_n(snap.max_pain, 0)}   ATM IV {_n(snap.atm_iv * 100, 2)}%   "
             f"T {snap.t_years * 365:.2f} d")
         now = time.monotonic()
-        if now - self._plotted_at >= PLOT_EVERY_S or self._plotted_expiry != expiry:
-            self._plotted_at, self._plotted_expiry = now, expiry
+        if now - self._smile_at >= PLOT_EVERY_S or self._plotted_expiry != expiry:
+            self._smile_at, self._plotted_expiry = now, expiry
             for curve, ivs in ((self.call_curve, snap.calls["iv"]), (self.put_curve, snap.puts["iv"])):
                 _plot_smile(curve, snap.strikes, ivs * 100)
-            self._term_structure(chain)
+            _settle(self.smile)
 
-    def _term_structure(self, chain: OptionChainModel) -> None:
+    def refresh_term_structure(self) -> None:
+        """Plot the ATM IV of every expiry (its own frame, so it never adds to a chain refresh)."""
+        chain = self.chain
+        if chain is None:
+            return
+        atm_only = replace(chain, strikes_each_side=0)  # the ATM IV needs the ATM strike alone: one row per expiry
         days, ivs = [], []
         for i in range(self.expiry_box.count()):
             expiry = self.expiry_box.itemData(i)
             try:
-                snap = self.snapshot if self.snapshot and self.snapshot.expiry == expiry else chain.snapshot(expiry, self.market.ticks)
+                snap = self.snapshot if self.snapshot and self.snapshot.expiry == expiry else atm_only.snapshot(expiry, self.market.ticks)
             except ValueError:
                 continue
             if not np.isnan(snap.atm_iv):
                 days.append(snap.t_years * 365)
                 ivs.append(snap.atm_iv * 100)
         self.term_curve.setData(days, ivs)
+        _settle(self.term)
 
     # columns --------------------------------------------------------------------------------------
     def _apply_hidden(self) -> None:
@@ -207,6 +218,12 @@ class OptionChainPanel(QWidget):
 
 def _n(value: float | None, decimals: int = 2) -> str:
     return "–" if value is None or np.isnan(value) else f"{value:,.{decimals}f}"
+
+
+def _settle(plot: pg.PlotWidget) -> None:
+    """Fit the auto range to new data now, so the axes change before the repaint rather than during it
+    (pyqtgraph fits at paint time and then asks for a second paint)."""
+    plot.getViewBox().updateAutoRange()
 
 
 def _plot_smile(curve: pg.PlotDataItem, strikes: np.ndarray, ivs: np.ndarray) -> None:

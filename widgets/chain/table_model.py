@@ -1,6 +1,7 @@
 """Table model of a ChainSnapshot: call columns mirrored left of the strike, put columns right."""
 from __future__ import annotations
 
+from math import isnan
 from typing import Any
 
 import numpy as np
@@ -9,6 +10,7 @@ from PySide6.QtGui import QColor, QFont
 
 from core.chain.model import ChainSnapshot
 from core.domain import OptionRight
+from widgets.cell_paint import CellLook
 from widgets.style import ATM_BG, DOWN, ITM_BG, UP
 
 # (field, title, decimals)
@@ -30,10 +32,18 @@ def indian_compact(value: float, signed: bool = False) -> str:
             return f"{sign}{size / scale:.{places}f}{unit}"
     return f"{sign}{size:.0f}"
 _Index = QModelIndex | QPersistentModelIndex
+_DISPLAY, _TOOLTIP, _ALIGN = int(Qt.ItemDataRole.DisplayRole), int(Qt.ItemDataRole.ToolTipRole), int(Qt.ItemDataRole.TextAlignmentRole)
+_BACKGROUND, _FOREGROUND, _FONT = int(Qt.ItemDataRole.BackgroundRole), int(Qt.ItemDataRole.ForegroundRole), int(Qt.ItemDataRole.FontRole)
+_RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
+STRIKE_BG = QColor(60, 66, 76, 120)
 
 
 class ChainTableModel(QAbstractTableModel):
-    """Columns: calls (FIELDS order), Strike, puts (FIELDS reversed), so bid/ask sit next to the strike."""
+    """Columns: calls (FIELDS order), Strike, puts (FIELDS reversed), so bid/ask sit next to the strike.
+
+    Each snapshot is formatted once into CellLooks; data() and the LookDelegate read them, and a new
+    snapshot over the same strikes emits dataChanged only for the runs of cells whose look changed, so
+    the view repaints those cells, not the whole chain."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -45,16 +55,35 @@ class ChainTableModel(QAbstractTableModel):
         self.strike_column = n
         self.bold = QFont()
         self.bold.setBold(True)
+        self._looks: list[list[CellLook]] = []
 
     def set_snapshot(self, snapshot: ChainSnapshot) -> None:
-        same_rows = self.snapshot is not None and np.array_equal(self.snapshot.strikes, snapshot.strikes)
-        if same_rows:
-            self.snapshot = snapshot
-            self.dataChanged.emit(self.index(0, 0), self.index(self.rowCount() - 1, self.columnCount() - 1))
-        else:
+        old = self.snapshot
+        if old is None or not np.array_equal(old.strikes, snapshot.strikes):
             self.beginResetModel()
             self.snapshot = snapshot
+            self._looks = [[_look(snapshot, spec, row) for spec in self.column_specs] for row in range(len(snapshot.strikes))]
             self.endResetModel()
+            return
+        self.snapshot = snapshot
+        changed: dict[int, list[int]] = {}
+        for col, spec in enumerate(self.column_specs):
+            for row in _rows_to_redo(old, snapshot, spec[0], spec[1]):
+                look = _look(snapshot, spec, row)
+                if look != self._looks[row][col]:
+                    self._looks[row][col] = look
+                    changed.setdefault(row, []).append(col)
+        for row, cols in changed.items():
+            start = prev = cols[0]
+            for col in cols[1:] + [-1]:
+                if col != prev + 1:  # a run of adjacent changed cells ends: one rectangle to repaint
+                    self.dataChanged.emit(self.index(row, start), self.index(row, prev))
+                    start = col
+                prev = col
+
+    def look(self, row: int, col: int) -> CellLook | None:
+        """The cached look of a cell (for the LookDelegate)."""
+        return self._looks[row][col] if row < len(self._looks) else None
 
     def column_of(self, right: OptionRight | None, field: str) -> int:
         return next(i for i, (r, f, _, _) in enumerate(self.column_specs) if r is right and f == field)
@@ -83,36 +112,63 @@ class ChainTableModel(QAbstractTableModel):
         return None
 
     def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        snap = self.snapshot
-        if snap is None or not index.isValid():
+        if not self._looks or not index.isValid():
             return None
-        row, col = index.row(), index.column()
-        right, field, _, decimals = self.column_specs[col]
-        if role == Qt.ItemDataRole.DisplayRole:
-            _, _, value = self.cell(row, col)
-            if np.isnan(value):
-                return "–" if field in ("ltp", "bid", "ask") else ""
-            if field == "iv":
-                value *= 100
-            if field in COMPACT:
-                return indian_compact(value, signed=field == "oi_change")
-            sign = "+" if field == "change" else ""
-            return f"{value:{sign},.{decimals}f}"
-        if role == Qt.ItemDataRole.ToolTipRole and field in COMPACT:
-            _, _, value = self.cell(row, col)
+        look = self._looks[index.row()][index.column()]
+        if role == _DISPLAY:
+            return look.text
+        if role == _ALIGN:
+            return look.align
+        if role == _BACKGROUND:
+            return look.background
+        if role == _FOREGROUND:
+            return look.foreground
+        if role == _FONT:
+            return self.bold if look.bold else None
+        if role == _TOOLTIP and self.column_specs[index.column()][1] in COMPACT:
+            value = self.cell(index.row(), index.column())[2]
             return "" if np.isnan(value) else f"{value:,.0f}"
-        if role == Qt.ItemDataRole.TextAlignmentRole:
-            return Qt.AlignmentFlag.AlignCenter if right is None else Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
-        if role == Qt.ItemDataRole.BackgroundRole:
-            if row == snap.atm_index:
-                return ATM_BG
-            if right is not None and bool(snap.itm(right)[row]):
-                return ITM_BG
-            if right is None:
-                return QColor(60, 66, 76, 120)
-        if role == Qt.ItemDataRole.ForegroundRole and field in ("change", "oi_change"):
-            _, _, value = self.cell(row, col)
-            return None if np.isnan(value) or value == 0 else UP if value > 0 else DOWN
-        if role == Qt.ItemDataRole.FontRole and (right is None or row == snap.atm_index):
-            return self.bold
         return None
+
+
+def _values(snap: ChainSnapshot, right: OptionRight | None, field: str) -> np.ndarray:
+    return snap.strikes if right is None else (snap.calls if right is OptionRight.CALL else snap.puts)[field]
+
+
+def _rows_to_redo(old: ChainSnapshot, new: ChainSnapshot, right: OptionRight | None, field: str) -> list[int]:
+    """Rows of a column whose value, ITM shading or ATM mark moved between two snapshots of the same strikes."""
+    before, after = _values(old, right, field), _values(new, right, field)
+    moved = ~((before == after) | (np.isnan(before) & np.isnan(after)))
+    if right is not None:
+        moved |= old.itm(right) != new.itm(right)
+    rows = np.flatnonzero(moved).tolist()
+    if old.atm_index != new.atm_index:
+        rows += [old.atm_index, new.atm_index]
+    return rows
+
+
+def _look(snap: ChainSnapshot, spec: tuple[OptionRight | None, str, str, int], row: int) -> CellLook:
+    """Format one cell: text, alignment, background (ATM row, ITM side, strike), colour and weight."""
+    right, field, _, decimals = spec
+    value = float(_values(snap, right, field)[row])
+    atm = row == snap.atm_index
+    if right is None:
+        return CellLook(f"{value:,.0f}", Qt.AlignmentFlag.AlignCenter, ATM_BG if atm else STRIKE_BG, None, True)
+    strike = snap.strikes[row]
+    itm = strike < snap.forward if right is OptionRight.CALL else strike > snap.forward
+    return CellLook(_text(field, decimals, value), _RIGHT, ATM_BG if atm else ITM_BG if itm else None,
+                    _sign_colour(value) if field in ("change", "oi_change") else None, atm)
+
+
+def _text(field: str, decimals: int, value: float) -> str:
+    if isnan(value):
+        return "–" if field in ("ltp", "bid", "ask") else ""
+    if field == "iv":
+        value *= 100
+    if field in COMPACT:
+        return indian_compact(value, signed=field == "oi_change")
+    return f"{value:{'+' if field == 'change' else ''},.{decimals}f}"
+
+
+def _sign_colour(value: float) -> QColor | None:
+    return None if isnan(value) or value == 0 else UP if value > 0 else DOWN

@@ -38,6 +38,7 @@ class LadderWidget(QWidget):
         self._drag: WorkingOrder | None = None
         self._drag_row: int | None = None
         self.setFont(mono_font(9))
+        self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)  # paintEvent fills every pixel: skip the parents' backgrounds
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setMouseTracking(True)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)

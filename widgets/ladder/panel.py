@@ -4,11 +4,13 @@ from __future__ import annotations
 import logging
 from decimal import Decimal, InvalidOperation
 
-from PySide6.QtCore import QTimer, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget
 
 from core.domain import Instrument, InstrumentId, OrderRequest, OrderType, Side, TimeInForce
 from core.marketdata.state import MarketState
+from widgets.frame_timer import frame_timer
+from widgets.live_label import LiveLabel
 from widgets.order_entry import OrderEntry, run_async
 
 from .ladder_widget import LadderWidget
@@ -46,8 +48,7 @@ class OrderBookPanel(QWidget):
         self.qty_edit.setToolTip("Quantity for ladder clicks (units; for F&O a multiple of the lot)")
         centre = QPushButton("Centre (C)")
         centre.clicked.connect(self._centre)
-        self.info = QLabel()
-        self.info.setWordWrap(True)
+        self.info = LiveLabel()  # bid/ask change every frame: repaint the line, not the dock's layout
         top = QHBoxLayout()
         top.addWidget(self.symbol_box)
         top.addWidget(QLabel("Group"))
@@ -65,10 +66,7 @@ class OrderBookPanel(QWidget):
         self.ladder.cancel_requested.connect(self.cancel)
         self.ladder.modify_requested.connect(self.modify)
         self.set_instruments(instruments)
-        self._timer = QTimer(self)
-        self._timer.setInterval(int(1000 / frame_hz))
-        self._timer.timeout.connect(self.refresh)
-        self._timer.start()
+        self._timer = frame_timer(self, frame_hz, self.refresh)  # hidden too: the volume column counts every trade
 
     def set_instruments(self, instruments: list[Instrument]) -> None:
         """Replace the instruments offered in the picker (keeps the current one if still there)."""

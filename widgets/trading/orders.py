@@ -6,12 +6,13 @@ from collections.abc import Callable
 from datetime import datetime, timezone
 from decimal import Decimal, InvalidOperation
 
-from PySide6.QtCore import QEvent, QObject, Qt, QTimer
+from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import QHBoxLayout, QInputDialog, QLabel, QPushButton, QTabWidget, QVBoxLayout, QWidget
 
 from core.bus import EventBus
 from core.domain import Fill, FillEvent, Order, OrderStatus, Side
+from widgets.frame_timer import frame_timer
 from widgets.order_entry import OrderEntry, run_async
 from widgets.style import BUY, SELL
 from widgets.table import Align, Column, DataTable, RowTableModel, fmt_number
@@ -78,10 +79,7 @@ class OrdersPanel(QWidget):
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addLayout(bar)
         layout.addWidget(self.tabs, 1)
-        self._timer = QTimer(self)
-        self._timer.setInterval(200)
-        self._timer.timeout.connect(self.refresh)
-        self._timer.start()
+        self._timer = frame_timer(self, 5, self.refresh)
 
     def refresh(self) -> None:
         orders = sorted(self._orders(), key=lambda o: o.created_ns, reverse=True)
@@ -164,10 +162,7 @@ class TradesPanel(QWidget):
         layout.addWidget(self.table)
         bus.subscribe(FillEvent, self._on_fill)
         self._dirty = True
-        self._timer = QTimer(self)
-        self._timer.setInterval(250)
-        self._timer.timeout.connect(self.refresh)
-        self._timer.start()
+        self._timer = frame_timer(self, 4, self.refresh)
 
     def _on_fill(self, event: FillEvent) -> None:
         if event.fill.trade_id not in self._ids:

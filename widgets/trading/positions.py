@@ -5,12 +5,12 @@ from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from typing import Any, Protocol
 
-from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from core.domain import Balance, InstrumentId, Venue
 from core.portfolio import PortfolioTotals
 from core.portfolio.portfolio import PositionView
+from widgets.frame_timer import frame_timer
 from widgets.order_entry import run_async
 from widgets.table import Align, Column, DataTable, RowTableModel, fmt_number, signed_color
 
@@ -68,10 +68,7 @@ class PositionsPanel(QWidget):
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addLayout(bar)
         layout.addWidget(self.table, 1)
-        self._timer = QTimer(self)
-        self._timer.setInterval(250)
-        self._timer.timeout.connect(self.refresh)
-        self._timer.start()
+        self._timer = frame_timer(self, 4, self.refresh)
 
     def refresh(self) -> None:
         self.model.set_rows([v for v in self.portfolio.views() if v.quantity != 0 or v.realised_pnl != 0])
@@ -118,10 +115,7 @@ class FundsPanel(QWidget):
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.margin_label)
         layout.addWidget(self.table, 1)
-        self._timer = QTimer(self)
-        self._timer.setInterval(1000)
-        self._timer.timeout.connect(self.refresh)
-        self._timer.start()
+        self._timer = frame_timer(self, 1, self.refresh)
 
     def refresh(self) -> None:
         self.model.set_rows(sorted(self._balances(), key=lambda b: (b.venue.value, -float(b.total))))
