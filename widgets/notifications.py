@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
+import shiboken6
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer
 from PySide6.QtGui import QMouseEvent
 from PySide6.QtWidgets import QApplication, QFrame, QLabel, QVBoxLayout, QWidget
@@ -102,7 +103,11 @@ class Toast(QFrame):
 
 
 class ToastArea(QWidget):
-    """A transparent overlay in the host's top-right corner that stacks toasts, at most `limit` at once."""
+    """An overlay in the host's top-right corner that stacks toasts, at most `limit` at once.
+
+    It is exactly as tall as its toasts and hidden when there are none, so it never covers (or takes the
+    clicks of) the panels under it for longer than a toast is on screen.
+    """
 
     def __init__(self, host: QWidget, limit: int = 5) -> None:
         super().__init__(host)
@@ -112,7 +117,6 @@ class ToastArea(QWidget):
         self._layout = QVBoxLayout(self)
         self._layout.setContentsMargins(0, 0, 0, 0)
         self._layout.setSpacing(6)
-        self._layout.addStretch(1)
         host.installEventFilter(self)
         self._place()
 
@@ -138,6 +142,8 @@ class ToastArea(QWidget):
     def _forget(self, toast: Toast) -> None:
         if toast in self._toasts:
             self._toasts.remove(toast)
+            if shiboken6.isValid(self):  # the toasts also go when the area itself is destroyed
+                QTimer.singleShot(0, self, self._place)  # after the toast has left the layout
 
     def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802
         if event.type() in (QEvent.Type.Resize, QEvent.Type.Show):
@@ -148,7 +154,11 @@ class ToastArea(QWidget):
         host = self.parentWidget()
         if host is None:
             return
-        height = min(host.height() - 60, 120 * self.limit)
+        if not self._toasts:
+            self.hide()
+            return
+        self._layout.activate()
+        height = min(host.height() - 60, self._layout.sizeHint().height())
         self.setGeometry(max(0, host.width() - 340), 48, 330, max(0, height))
 
 

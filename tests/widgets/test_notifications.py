@@ -5,7 +5,7 @@ import logging
 from decimal import Decimal as D
 
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QWidget
 from pytestqt.qtbot import QtBot
 
@@ -81,3 +81,20 @@ def test_toast_area_stacks_newest_first_and_keeps_a_limit(qtbot: QtBot) -> None:
     qtbot.mouseClick(newest, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: newest not in area.toasts())
     assert [t.notice.title for t in area.toasts()] == ["n3", "n2"]
+
+
+def test_toast_area_covers_only_its_toasts_and_hides_when_empty(qtbot: QtBot) -> None:
+    host = QWidget()
+    host.resize(1200, 800)
+    qtbot.addWidget(host)
+    host.show()
+    area = ToastArea(host, limit=3)
+    assert not area.isVisible()  # nothing to show: nothing covers the panels
+    area.show_notice(Notice(Level.INFO, "filled", "BUY 1 BTCUSDT"))
+    toast = area.toasts()[0]
+    qtbot.waitUntil(lambda: area.isVisible() and toast.isVisible())
+    assert area.height() <= toast.sizeHint().height() + 2
+    below = area.geometry().bottomLeft() + QPoint(20, 40)
+    assert host.childAt(below) is None  # a click under the toast reaches the panel there
+    qtbot.mouseClick(toast, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not area.isVisible())
