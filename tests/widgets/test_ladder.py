@@ -129,3 +129,12 @@ def test_trades_build_volume_at_price_and_mark_last(panel: Any) -> None:
     m = p.ladder.model
     assert m.volume == {D("100.00"): D("0.75"), D("100.01"): D("1")}
     assert m.last_price == D("100.01")
+
+
+def test_the_picker_names_the_instrument_the_ladder_shows(qtbot: QtBot, panel: Any) -> None:
+    p, _, _ = panel
+    eth = InstrumentId(Venue.BINANCE, "ETHUSDT")
+    p.set_instruments([INST, Instrument(eth, InstrumentKind.SPOT, "SPOT", D("0.01"), D("0.0001"), quote_currency="USDT")])
+    p.show_instrument(InstrumentId(Venue.BINANCE, "ETHUSDT"))  # equal to the picker's entry, not the same object
+    assert p.instrument is not None and p.instrument.id == eth
+    assert p.symbol_box.currentData() == eth and "ETHUSDT" in p.symbol_box.currentText()

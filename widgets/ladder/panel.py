@@ -33,6 +33,7 @@ class OrderBookPanel(QWidget):
         self.entry = entry
         self.instruments = {i.id: i for i in instruments if i.tradable}
         self.instrument: Instrument | None = None
+        self._picker_rows: dict[InstrumentId, int] = {}
         self._seen: tuple[int, int, int] | None = None
         self.auto_grouping = True
         self._last_trade: object | None = None
@@ -72,6 +73,7 @@ class OrderBookPanel(QWidget):
         """Replace the instruments offered in the picker (keeps the current one if still there)."""
         self.instruments = {i.id: i for i in instruments if i.tradable}
         current = self.instrument.id if self.instrument else None
+        self._picker_rows = {iid: row for row, iid in enumerate(self.instruments)}  # findData compares by identity
         self.symbol_box.blockSignals(True)
         self.symbol_box.clear()
         for iid in self.instruments:
@@ -86,7 +88,7 @@ class OrderBookPanel(QWidget):
         """Switch the ladder to an instrument."""
         inst = self.instruments[instrument_id]
         self.instrument = inst
-        index = self.symbol_box.findData(instrument_id)
+        index = self._picker_rows.get(instrument_id, -1)
         if index >= 0 and index != self.symbol_box.currentIndex():
             self.symbol_box.blockSignals(True)
             self.symbol_box.setCurrentIndex(index)
