@@ -18,7 +18,7 @@ from decimal import Decimal
 import numpy as np
 
 from core import options
-from core.domain import Instrument, InstrumentId, InstrumentKind, OptionRight, Tick
+from core.domain import Instrument, InstrumentId, OptionRight, Tick
 from core.instruments import InstrumentCatalog
 
 YearsToExpiry = Callable[[datetime], float]
@@ -78,9 +78,8 @@ class OptionChainModel:
 
     def future_for(self, expiry: datetime) -> Instrument | None:
         """The future expiring with (or nearest after) this expiry, if listed."""
-        futures = sorted((i for i in self.catalog if i.kind is InstrumentKind.FUTURE and i.underlying == self.underlying
-                          and i.expiry is not None and i.expiry >= expiry), key=lambda i: i.expiry)  # type: ignore[arg-type, return-value]
-        return futures[0] if futures else None
+        return next((i for i in self.catalog.futures(self.underlying) if i.expiry is not None and i.expiry >= expiry),
+                    None)
 
     def contracts(self, expiry: datetime) -> list[Instrument]:
         """Every option contract of one expiry."""

@@ -26,7 +26,7 @@ def market_greeks(market: MarketState, catalog: InstrumentCatalog, rate: float =
     """Return a GreeksFn that prices options from the latest ticks (None when it cannot)."""
 
     def forward_of(inst: Instrument, t: float) -> float | None:
-        futures = [i for i in catalog if i.kind is InstrumentKind.FUTURE and i.underlying == inst.underlying and i.expiry == inst.expiry]
+        futures = [i for i in catalog.futures(inst.underlying or "", inst.venue) if i.expiry == inst.expiry]
         if futures:
             price = market.last_price(futures[0].id)
             if price is not None:

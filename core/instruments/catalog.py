@@ -32,6 +32,7 @@ class InstrumentCatalog:
         self._symbols: list[str] = []
         self._exact: dict[str, list[int]] = {}  # lowercase symbol -> positions
         self._order: list[int] | None = None  # positions sorted by the query-independent ranking; built on first search
+        self._derivatives: dict[tuple[Venue, str], list[Instrument]] | None = None  # built on first use
         self.add(instruments)
 
     def __len__(self) -> int:
@@ -58,6 +59,7 @@ class InstrumentCatalog:
             if inst.venue_token:
                 self._by_token[(inst.venue, inst.venue_token)] = inst
         self._order = None  # re-sorted on the next search, not once per venue loaded at start-up
+        self._derivatives = None
 
     def _search_order(self) -> list[int]:
         if self._order is not None:
@@ -88,7 +90,22 @@ class InstrumentCatalog:
 
     def options(self, underlying: str, venue: Venue = Venue.ZERODHA) -> list[Instrument]:
         """Every option on an underlying (by its name, e.g. 'NIFTY')."""
-        return [i for i in self._items if i.kind is InstrumentKind.OPTION and i.underlying == underlying and i.venue is venue]
+        return [i for i in self.derivatives(underlying, venue) if i.kind is InstrumentKind.OPTION]
+
+    def futures(self, underlying: str, venue: Venue = Venue.ZERODHA) -> list[Instrument]:
+        """Every future on an underlying, nearest expiry first."""
+        return sorted((i for i in self.derivatives(underlying, venue) if i.kind is InstrumentKind.FUTURE),
+                      key=lambda i: _expiry_rank(i.expiry))
+
+    def derivatives(self, underlying: str, venue: Venue = Venue.ZERODHA) -> list[Instrument]:
+        """Futures and options on an underlying, from an index (a chain refreshes several times a second)."""
+        if self._derivatives is None:
+            index: dict[tuple[Venue, str], list[Instrument]] = {}
+            for inst in self._items:
+                if inst.underlying and inst.kind in (InstrumentKind.FUTURE, InstrumentKind.OPTION):
+                    index.setdefault((inst.venue, inst.underlying), []).append(inst)
+            self._derivatives = index
+        return self._derivatives.get((venue, underlying), [])
 
     def search(self, query: str, limit: int = 50) -> list[Instrument]:
         """Return up to `limit` instruments matching every word of the query, best first."""

@@ -81,3 +81,16 @@ def test_search_orders_aware_and_naive_expiries_together() -> None:
     perpetual = Instrument(InstrumentId(Venue.BINANCE_USDM, "NIFTYUSDT"), InstrumentKind.FUTURE, "PERP", D("0.1"), D("1"))
     found = InstrumentCatalog([perpetual, far, near]).search("nifty")
     assert [i.symbol for i in found] == ["NIFTYUSDT", "NIFTY25DEC25000CE", "NIFTY26JAN25000CE"]
+
+
+def test_derivatives_by_underlying_follow_additions() -> None:
+    cat = catalog()
+    assert {i.symbol for i in cat.options("NIFTY")} == {"NIFTY25DEC25000CE", "NIFTY25DEC25000PE", "NIFTY26JAN25000CE",
+                                                        "NIFTY25DEC25100CE"}
+    assert cat.futures("NIFTY") == [] and cat.options("NIFTY", Venue.BINANCE) == [] and cat.options("BANKNIFTY") == []
+    jan, dec = (Instrument(InstrumentId(Venue.ZERODHA, s), InstrumentKind.FUTURE, "NFO", D("0.1"), D("75"), expiry=e,
+                           underlying="NIFTY") for s, e in (("NIFTY26JANFUT", datetime(2026, 1, 27, 15, 30)),
+                                                            ("NIFTY25DECFUT", datetime(2025, 12, 30, 15, 30))))
+    cat.add([jan, dec])  # the index built by the first call is rebuilt after an addition
+    assert [i.symbol for i in cat.futures("NIFTY")] == ["NIFTY25DECFUT", "NIFTY26JANFUT"]  # nearest expiry first
+    assert {i.symbol for i in cat.derivatives("NIFTY")} >= {"NIFTY25DECFUT", "NIFTY25DEC25000CE"}
