@@ -77,7 +77,8 @@ async def test_bar_service_loads_and_streams_binance_and_kite_candles(emulator: 
 
         btc = await service.load(BTC, "1m", 500)
         starts = btc.start_ns.tolist()
-        assert len(starts) == 500 and all(b - a == 60 * NS for a, b in zip(starts, starts[1:]))
+        # 500 buckets up to now; the running one has a bar only once something has traded in it
+        assert len(starts) in (499, 500) and all(b - a == 60 * NS for a, b in zip(starts, starts[1:]))
         assert starts[-1] >= emulator.exchange.now_ns() // (60 * NS) * 60 * NS - 60 * NS  # the running minute (or one just closed)
         requests = service.fetcher.requests
         again = await service.load(BTC, "1m", 500)
@@ -88,7 +89,7 @@ async def test_bar_service_loads_and_streams_binance_and_kite_candles(emulator: 
                                        for s in weeks.start_ns.tolist())
 
         five = await service.load(NIFTY, "5m", 100)
-        assert len(five) == 100 and all((s - IST_0915) % (300 * NS) == 0 for s in five.start_ns.tolist())
+        assert len(five) in (99, 100) and all((s - IST_0915) % (300 * NS) == 0 for s in five.start_ns.tolist())
         hours = await service.load(NIFTY, "1h", 10)
         assert [datetime.fromtimestamp(s / NS, IST).minute for s in hours.start_ns.tolist()] == [15] * len(hours)
         days = await service.load(NIFTY, "1d", 3)
