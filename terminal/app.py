@@ -86,7 +86,8 @@ class Terminal:
     async def run(self) -> int:
         """Start services, show the window, and wait until the user (or --exit-after) closes it."""
         self.monitor.start()
-        self.engine.launch_emulator()  # the exchange boots while the window is built
+        self.engine.launch_emulator()  # the exchange boots while the window is built...
+        await asyncio.sleep(0)  # ...once its task has run to the child's spawn, which building the window would hold up
         self.window = self.build_window()
         self.window.show()
         if not self._restored:

@@ -1,10 +1,12 @@
 """`python -m connectors.emulator --host 127.0.0.1 --port 0 [--seed N] [--nse-hours] [--flow-rate N]`
 
-Prints one JSON line with the endpoints, then serves until SIGINT/SIGTERM, or until the process that
-started it is gone (a terminal that crashed must not leave an exchange running). --flow-rate N (load tests,
-e.g. the loop-lag benchmark) runs N staggered copies of the market simulation loop, so books step,
-trade and quote about N times as often (and prices move faster), and the Kite ticker pushes N times
-as often. Binance diff-depth streams keep their 100 ms (the protocol's @100ms); their diffs get bigger.
+Binds its sockets and prints one JSON line with the endpoints at once (the first requests wait in the
+sockets' backlog while it imports its servers and builds the markets, about half a second), then
+serves until SIGINT/SIGTERM, or until the process that started it is gone (a terminal that crashed
+must not leave an exchange running). --flow-rate N (load tests, e.g. the loop-lag benchmark) runs N
+staggered copies of the market simulation loop, so books step, trade and quote about N times as often
+(and prices move faster), and the Kite ticker pushes N times as often. Binance diff-depth streams keep
+their 100 ms (the protocol's @100ms); their diffs get bigger.
 """
 from __future__ import annotations
 
@@ -14,23 +16,25 @@ import json
 import logging
 import os
 import signal
+import socket
 import sys
 from collections.abc import Awaitable, Callable
 
-from .kite.state import kite_state
-from .server import EmulatorServer
+from .listen import bind, endpoints
 
 
-async def serve(args: argparse.Namespace) -> None:
+async def serve(args: argparse.Namespace, sockets: dict[str, socket.socket], parent: int) -> None:
+    from .kite.state import kite_state  # the heavy imports come after the endpoints are out
+    from .server import EmulatorServer
+
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    orphan_watch = loop.create_task(_stop_when_orphaned(os.getppid(), stop))
-    async with EmulatorServer(args.host, args.port, args.seed, nse_always_open=not args.nse_hours) as server:
+    orphan_watch = loop.create_task(_stop_when_orphaned(parent, stop))
+    async with EmulatorServer(args.host, args.port, args.seed, nse_always_open=not args.nse_hours, sockets=sockets) as server:
         extra = [loop.create_task(_staggered(server.exchange.sim.run, i / args.flow_rate)) for i in range(1, args.flow_rate)]
         kite_state(server.exchange, server.faults).tick_interval_s /= args.flow_rate
-        print(json.dumps(server.endpoints), flush=True)
         await stop.wait()
         for task in extra:
             task.cancel()
@@ -70,12 +74,20 @@ def main() -> int:
     parser.add_argument("--log-level", default="WARNING")
     args = parser.parse_args()
     logging.basicConfig(level=args.log_level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    parent = os.getppid()  # now: it may be gone by the time the servers are up
     try:
-        asyncio.run(serve(args))
+        sockets = bind(args.host, args.port)
     except ValueError as exc:
         print(f"emulator: {exc}", file=sys.stderr)
         return 2
+    signal.signal(signal.SIGTERM, _quit)  # until serve() has its own handlers: a stop while starting is a clean exit
+    print(json.dumps(endpoints(args.host, sockets)), flush=True)
+    asyncio.run(serve(args, sockets, parent))
     return 0
+
+
+def _quit(_signal: int, _frame: object) -> None:
+    raise SystemExit(0)
 
 
 if __name__ == "__main__":

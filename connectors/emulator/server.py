@@ -5,12 +5,14 @@
 
 Endpoints: binance_rest/binance_ws (Spot REST, streams and WS API on one port), binance_fapi/
 binance_fstream (USD-M), kite_rest, kite_ws (the binary ticker), kite_login. A protocol whose app
-module is missing is skipped with a warning (the others still serve).
+module is missing is skipped with a warning (the others still serve). The sockets can be bound
+beforehand (listen.bind, as `python -m connectors.emulator` does to print its endpoints early).
 """
 from __future__ import annotations
 
 import importlib
 import logging
+import socket
 from collections.abc import Callable
 from types import TracebackType
 from typing import Any
@@ -19,54 +21,46 @@ from aiohttp import web
 
 from .exchange import Exchange
 from .faults import Faults
+from .listen import APPS, bind, check_loopback, endpoints
 
 log = logging.getLogger(__name__)
-
-# endpoint name -> (module, builder, scheme of the extra websocket key, extra key)
-APPS: tuple[tuple[str, str, str, str], ...] = (
-    ("binance_rest", "connectors.emulator.binance.app", "build_spot_app", "binance_ws"),
-    ("binance_fapi", "connectors.emulator.binance.app", "build_usdm_app", "binance_fstream"),
-    ("kite_rest", "connectors.emulator.kite.app", "build_rest_app", ""),
-    ("kite_ws", "connectors.emulator.kite.app", "build_ticker_app", ""),
-    ("kite_login", "connectors.emulator.kite.app", "build_login_app", ""),
-)
 
 
 class EmulatorServer:
     def __init__(self, host: str = "127.0.0.1", port: int = 0, seed: int = 7, nse_always_open: bool = True,
-                 exchange: Exchange | None = None) -> None:
-        if host not in ("127.0.0.1", "localhost", "::1"):
-            raise ValueError("the emulator serves on loopback only")
+                 exchange: Exchange | None = None, sockets: dict[str, socket.socket] | None = None) -> None:
+        check_loopback(host)
         self.host, self.port = host, port
         self.exchange = exchange or Exchange(seed=seed, nse_always_open=nse_always_open)
         self.faults = Faults()
         self.endpoints: dict[str, str] = {}
+        self._sockets = sockets or {}  # bound by the caller (listen.bind), else bound in start()
         self._runners: list[web.AppRunner] = []
 
     async def start(self) -> dict[str, str]:
         """Start the simulation and every endpoint; return the endpoints."""
         await self.exchange.start()
-        for offset, (key, module, builder, ws_key) in enumerate(APPS):
+        self._sockets = self._sockets or bind(self.host, self.port)
+        for key, module, builder, _ in APPS:
+            sock = self._sockets.pop(key)
             build = _builder(module, builder)
             if build is None:
+                sock.close()
                 continue
-            app = build(self.exchange, self.faults)
-            runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
+            runner = web.AppRunner(build(self.exchange, self.faults), access_log=None, shutdown_timeout=1.0)
             await runner.setup()
-            site = web.TCPSite(runner, self.host, self.port + offset if self.port else 0)
-            await site.start()
             self._runners.append(runner)
-            port = runner.addresses[0][1]
-            scheme = "ws" if key == "kite_ws" else "http"
-            self.endpoints[key] = f"{scheme}://{self.host}:{port}"
-            if ws_key:
-                self.endpoints[ws_key] = f"ws://{self.host}:{port}"
+            await web.SockSite(runner, sock).start()
+            self.endpoints.update(endpoints(self.host, {key: sock}))
         return self.endpoints
 
     async def stop(self) -> None:
         for runner in reversed(self._runners):
             await runner.cleanup()
         self._runners.clear()
+        for sock in self._sockets.values():  # endpoints a failed start never reached
+            sock.close()
+        self._sockets.clear()
         await self.exchange.stop()
 
     async def __aenter__(self) -> "EmulatorServer":

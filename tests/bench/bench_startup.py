@@ -3,7 +3,8 @@
 Each run is a new process (cold imports) that does what `python -m terminal --data-dir <tmp> --config
 <tmp>/s.toml` does (terminal.app.main: settings, QApplication, qasync loop, Terminal.run()) with three
 probes added in that process only: MainWindow.show returning (window shown), the emulator child
-process printing its endpoints (EmulatorProcess.start returning), the engine's on_ready
+process printing its endpoints (EmulatorProcess.start returning; the child prints them once its sockets
+are bound, and answers once its markets are built), the engine's on_ready
 callbacks (venues connected, journal reconciled, bars and subscriptions up), and the first
 LadderWidget.paintEvent that draws a non-empty book. Times are measured from just before the parent
 starts the child (time.time(), shared clock). Median of 3 runs. Goal: first book < 2 s.

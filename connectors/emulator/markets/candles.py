@@ -1,10 +1,14 @@
 """One-minute candles per book (generated history, then live), served at any multiple of a minute.
 
+The generated history is made on the first query (defer), so an emulator with hundreds of books starts
+without making two days of minutes for books nobody charts.
+
 Buckets are aligned to an origin: the UTC epoch by default (Binance), or a venue's own anchor, such as
 Kite's 00:00 IST for day candles and the 09:15 IST session open for intraday ones.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 
 import numpy as np
@@ -12,6 +16,7 @@ import numpy as np
 from ..contract import Candle
 
 MINUTE_NS = 60 * 10**9
+History = Callable[[], "tuple[np.ndarray, np.ndarray] | None"]  # (start_ns, open/high/low/close/volume rows), or None
 
 
 class CandleSeries:
@@ -20,6 +25,7 @@ class CandleSeries:
     def __init__(self) -> None:
         self._data = np.zeros((0, 7))
         self.n = 0
+        self._history: History | None = None
 
     def load(self, start_ns: np.ndarray, ohlcv: np.ndarray, oi: np.ndarray | None = None) -> None:
         """Replace the history with whole rows (start_ns, then open/high/low/close/volume)."""
@@ -29,6 +35,24 @@ class CandleSeries:
         self._data[:n, 1:6] = ohlcv
         self._data[:n, 6] = 0 if oi is None else oi
         self.n = n
+
+    def defer(self, history: History) -> None:
+        """Make the history with history() on the first query; it goes before the live minutes folded in meanwhile."""
+        self._history = history
+
+    def _make_history(self) -> None:
+        history, self._history = self._history, None
+        made = history() if history is not None else None
+        if made is None or not len(made[0]):
+            return
+        live = self._data[: self.n]
+        live = live[live[:, 0] > made[0][-1]]  # a minute is history or live, never both
+        self.load(*made)
+        if len(live):
+            if self.n + len(live) > len(self._data):
+                self._data = np.vstack([self._data, np.zeros((len(live), 7))])
+            self._data[self.n: self.n + len(live)] = live
+            self.n += len(live)
 
     def update(self, ts_ns: int, price: float, qty: float, oi: float | None = None) -> None:
         """Fold a trade (or an index value with qty 0) into the current minute."""
@@ -49,15 +73,13 @@ class CandleSeries:
         if oi is not None:
             self._data[self.n - 1, 6] = oi
 
-    @property
-    def last_close(self) -> float | None:
-        return float(self._data[self.n - 1, 4]) if self.n else None
-
     def query(self, interval_s: int, start_ns: int, end_ns: int, origin_ns: int = 0) -> list[Candle]:
         """Candles of `interval_s` (a multiple of 60, or a day) between start and end, aggregated from minutes.
 
         Bucket starts are origin_ns plus a whole number of intervals (origin_ns a multiple of a minute).
         """
+        if self._history is not None:
+            self._make_history()
         rows = self._data[: self.n]
         rows = rows[(rows[:, 0] >= start_ns - start_ns % MINUTE_NS) & (rows[:, 0] <= end_ns)]
         if not len(rows):

@@ -12,13 +12,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import zlib
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from decimal import ROUND_DOWN, Decimal
+from functools import partial
 from typing import TYPE_CHECKING
 
 import numpy as np
-from scipy.special import ndtr
 
 from core.domain import InstrumentKind, OrderType, Rounding, Side
 from core.matching import EngineOrder
@@ -66,6 +66,7 @@ def profile_of(book: "Book") -> Profile:
 class Simulator:
     def __init__(self, exchange: "Exchange", seed: int, history_minutes: int) -> None:
         self.ex = exchange
+        self.seed = seed
         self.rng = np.random.default_rng(seed)
         self.ladders: dict[tuple[str, str], Ladder] = {}
         self.burst: dict[tuple[str, str], int] = {}
@@ -97,38 +98,54 @@ class Simulator:
             book.prev_close = inst.round_price(Decimal(repr(book.fair * (1 + self.rng.normal(0, 0.006)))), Rounding.NEAREST)
 
     def _history(self, minutes: int) -> None:
-        """Vectorised 1-minute history ending now, so charts open with data."""
+        """Give every book a 1-minute history ending now, so charts open with data; each is made on its first query.
+
+        A book's history draws from its own generators (seed, book), so it is the same whichever books
+        were charted before it, and it ends at the values the book starts from now."""
         now = self.ex.now_ns()
         end = now - now % MINUTE_NS
-        starts = end - MINUTE_NS * np.arange(minutes, 0, -1)
-        paths: dict[str, np.ndarray] = {}
-        for book in self.ex.books.values():
-            spec, inst = book.spec, book.spec.instrument
-            if inst.kind is InstrumentKind.OPTION:
-                under = paths.get(spec.underlying_symbol)
-                if under is None:
-                    continue
-                t = max(self._years_left(book), 1e-4) + (minutes - np.arange(minutes)) * 60 / YEAR_S
-                fut = under * np.exp(RATE * t)
-                closes = _black76(inst.right.value == "CE", fut, float(inst.strike), t, self._vol(book, float(under[-1])))
-                closes = np.maximum(closes, float(inst.tick_size))
-            else:
-                vol = spec.annual_vol or 0.13
-                sigma = vol * math.sqrt(60 / YEAR_S)
-                steps = self.rng.normal(0, sigma, minutes)
-                # walk backwards from the fair value: close[i] = fair * exp(-sum of later steps)
-                closes = book.fair * np.exp(-np.concatenate((np.cumsum(steps[::-1])[::-1][1:], [0.0])))
-                if inst.kind is InstrumentKind.INDEX:
-                    paths[inst.symbol] = closes
-                elif inst.kind is InstrumentKind.FUTURE:
-                    base = paths.get(spec.underlying_symbol)
-                    if base is not None:
-                        closes = base * book.fair / base[-1]
-            opens = np.concatenate(([closes[0]], closes[:-1]))
-            wiggle = np.abs(self.rng.normal(0, 0.0006, minutes)) * closes
-            highs, lows = np.maximum(opens, closes) + wiggle, np.minimum(opens, closes) - wiggle
-            vol_units = np.abs(self.rng.standard_t(3, minutes)) * (profile_of(book).size if book.engine else 0) * 3
-            book.candles.load(starts, np.column_stack([opens, highs, lows, closes, vol_units]))
+        self._start_ns, self._start_fair = now, {key: book.fair for key, book in self.ex.books.items()}
+        if minutes > 0:
+            for book in self.ex.books.values():
+                book.candles.defer(partial(self._history_rows, book, end, minutes))
+
+    def _history_rows(self, book: "Book", end_ns: int, minutes: int) -> tuple[np.ndarray, np.ndarray] | None:
+        closes = self._history_closes(book, minutes)
+        if closes is None:
+            return None
+        rng = self._book_rng(book, 1)
+        opens = np.concatenate(([closes[0]], closes[:-1]))
+        wiggle = np.abs(rng.normal(0, 0.0006, minutes)) * closes
+        highs, lows = np.maximum(opens, closes) + wiggle, np.minimum(opens, closes) - wiggle
+        vol_units = np.abs(rng.standard_t(3, minutes)) * (profile_of(book).size if book.engine else 0) * 3
+        starts = end_ns - MINUTE_NS * np.arange(minutes, 0, -1)
+        return starts, np.column_stack([opens, highs, lows, closes, vol_units])
+
+    def _history_closes(self, book: "Book", minutes: int) -> np.ndarray | None:
+        """Walk back from the start value; futures follow their index's walk, options price off it (Black-76)."""
+        spec, inst = book.spec, book.spec.instrument
+        index = self.indices.get(spec.underlying_symbol)
+        if inst.kind is InstrumentKind.OPTION:
+            if index is None:
+                return None
+            under = self._history_closes(index, minutes)
+            assert under is not None
+            t = max(self._years_left(book, self._start_ns), 1e-4) + (minutes - np.arange(minutes)) * 60 / YEAR_S
+            vol = self._vol(book, float(under[-1]), self._start_ns)
+            closes = _black76_curve(inst.right.value == "CE", under * np.exp(RATE * t), float(inst.strike), t, vol)
+            return np.maximum(closes, float(inst.tick_size))
+        fair = self._start_fair[book.key]
+        if inst.kind is InstrumentKind.FUTURE and index is not None:
+            base = self._history_closes(index, minutes)
+            assert base is not None
+            return base * fair / base[-1]
+        sigma = (spec.annual_vol or 0.13) * math.sqrt(60 / YEAR_S)
+        steps = self._book_rng(book, 0).normal(0, sigma, minutes)
+        # close[i] = fair * exp(-sum of later steps)
+        return fair * np.exp(-np.concatenate((np.cumsum(steps[::-1])[::-1][1:], [0.0])))
+
+    def _book_rng(self, book: "Book", stream: int) -> np.random.Generator:
+        return np.random.default_rng([self.seed, zlib.crc32(f"{book.spec.market}:{book.spec.instrument.symbol}".encode()), stream])
 
     # time ------------------------------------------------------------------------------------------------
     async def run(self) -> None:
@@ -177,26 +194,25 @@ class Simulator:
         best_bid = ((fair - half) / tick).to_integral_value(rounding=ROUND_DOWN) * tick
         best_ask = best_bid + max(tick, ((2 * half) / tick).to_integral_value(rounding=ROUND_DOWN) * tick)
         gap = tick * prof.gap_ticks
-        want_bids = {best_bid - i * gap for i in range(prof.levels) if best_bid - i * gap > 0}
-        want_asks = {best_ask + i * gap for i in range(prof.levels)}
+        want_bids = [price for price in (best_bid - i * gap for i in range(prof.levels)) if price > 0]  # best first
+        want_asks = [best_ask + i * gap for i in range(prof.levels)]
         ladder = self.ladders.setdefault(book.key, Ladder())
         sides = ((Side.BUY, want_bids, ladder.bids), (Side.SELL, want_asks, ladder.asks))
         # Cancel stale levels on both sides first: a new bid placed while an old ask still rests above
         # it could cross the maker's own order, and self-trade prevention would expire it.
+        internal = self.ex._internal
         for _, want, have in sides:
-            for price in [p for p in have if p not in want or have[p] not in self.ex._internal]:
+            wanted = set(want)
+            for price in [p for p in have if p not in wanted or have[p] not in internal]:
                 order_id = have.pop(price)
-                if order_id in self.ex._internal:
+                if order_id in internal:
                     self.ex.internal_cancel(book, order_id)
-        for side, want, have in sides:
-            for i, price in enumerate(sorted(want, reverse=side is Side.BUY)):
-                if price in have:
-                    continue
-                size = prof.size * (1 + 0.6 * i) * float(self.rng.uniform(0.5, 1.5))
-                qty = _qty(size, inst.lot_size, inst.min_quantity)
-                order = EngineOrder(self.ex.new_id(), "mm", side, OrderType.LIMIT, qty, price)
-                self.ex.internal_submit(book, order)
-                have[price] = order.order_id
+        missing = [(side, i, price, have) for side, want, have in sides for i, price in enumerate(want) if price not in have]
+        for (side, i, price, have), jitter in zip(missing, self.rng.uniform(0.5, 1.5, len(missing)).tolist()):  # one draw
+            qty = _qty(prof.size * (1 + 0.6 * i) * jitter, inst.lot_size, inst.min_quantity)
+            order = EngineOrder(self.ex.new_id(), "mm", side, OrderType.LIMIT, qty, price)
+            self.ex.internal_submit(book, order)
+            have[price] = order.order_id
 
     def _takers(self, book: "Book") -> None:
         prof = profile_of(book)
@@ -219,28 +235,29 @@ class Simulator:
         book = self.indices.get(symbol)
         return book.fair if book else 0.0
 
-    def _years_left(self, book: "Book") -> float:
+    def _years_left(self, book: "Book", at_ns: int | None = None) -> float:
         expiry = book.spec.instrument.expiry
         if expiry is None:
             return 0.0
-        now = datetime.fromtimestamp(self.ex.now_ns() / 1e9, timezone.utc)
-        return max((expiry - now).total_seconds() / YEAR_S, 1.0 / (365 * 24 * 60))
+        now_s = (self.ex.now_ns() if at_ns is None else at_ns) / 1e9
+        return max((expiry.timestamp() - now_s) / YEAR_S, 1.0 / (365 * 24 * 60))
 
     def _future_fair(self, book: "Book") -> float:
         return self._index_value(book.spec.underlying_symbol) * math.exp(RATE * self._years_left(book))
 
-    def _vol(self, book: "Book", forward: float) -> float:
+    def _vol(self, book: "Book", forward: float, at_ns: int | None = None) -> float:
         inst = book.spec.instrument
         m = math.log(float(inst.strike) / forward)
         atm = self.atm_vol.get(book.spec.underlying_symbol, 0.14)
-        t = max(self._years_left(book), 1 / 365)
+        t = max(self._years_left(book, at_ns), 1 / 365)
         return max(0.05, atm * (1 + 0.02 / math.sqrt(t * 52)) - 0.35 * m + 2.5 * m * m)
 
     def _option_fair(self, book: "Book") -> float:
         inst = book.spec.instrument
-        forward = self._index_value(book.spec.underlying_symbol) * math.exp(RATE * self._years_left(book))
-        return float(_black76(inst.right.value == "CE", np.array([forward]), float(inst.strike), self._years_left(book),
-                              self._vol(book, forward))[0])
+        now_ns = self.ex.now_ns()
+        years = self._years_left(book, now_ns)
+        forward = self._index_value(book.spec.underlying_symbol) * math.exp(RATE * years)
+        return _black76(inst.right.value == "CE", forward, float(inst.strike), years, self._vol(book, forward, now_ns))
 
     def _drift_oi(self, book: "Book") -> None:
         lot = int(book.spec.instrument.lot_size)
@@ -249,12 +266,20 @@ class Simulator:
         book.oi_high, book.oi_low = max(book.oi_high, book.oi), min(book.oi_low, book.oi)
 
 
-def _black76(is_call: bool, forward: np.ndarray, strike: float, t: np.ndarray | float, vol: float) -> np.ndarray:
-    sig = vol * np.sqrt(t)
-    d1 = (np.log(forward / strike) + 0.5 * sig * sig) / sig
+def _black76(is_call: bool, forward: float, strike: float, t: float, vol: float) -> float:
+    sig = vol * math.sqrt(t)
+    d1 = (math.log(forward / strike) + 0.5 * sig * sig) / sig
     d2 = d1 - sig
-    df = np.exp(-RATE * np.asarray(t))
-    return df * (forward * ndtr(d1) - strike * ndtr(d2)) if is_call else df * (strike * ndtr(-d2) - forward * ndtr(-d1))
+    df = math.exp(-RATE * t)
+    return df * (forward * _ndtr(d1) - strike * _ndtr(d2)) if is_call else df * (strike * _ndtr(-d2) - forward * _ndtr(-d1))
+
+
+def _ndtr(x: float) -> float:
+    """The standard normal CDF (math, not scipy.special: that import took a fifth of the emulator's start)."""
+    return 0.5 * math.erfc(-x * math.sqrt(0.5))
+
+
+_black76_curve = np.vectorize(_black76, otypes=[float])  # a history's prices, minute by minute
 
 
 def _qty(size: float, lot: Decimal, minimum: Decimal) -> Decimal:
