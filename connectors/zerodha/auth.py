@@ -17,16 +17,18 @@ import hashlib
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from types import TracebackType
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 from urllib.parse import parse_qs, urlencode, urlsplit
 from zoneinfo import ZoneInfo
 
 import httpx
-from aiohttp import web
 
 from core.errors import AuthError
 
 from .rest import KiteRest
+
+if TYPE_CHECKING:
+    from aiohttp import web
 
 IST = ZoneInfo("Asia/Kolkata")
 EXPIRY_TIME = time(6, 0)
@@ -176,6 +178,8 @@ class RedirectCatcher:
         return f"http://{self.host}:{self.port}{self.path}"
 
     async def __aenter__(self) -> "RedirectCatcher":
+        from aiohttp import web  # imported here: logins are rare and aiohttp costs 0.1 s of every start-up
+
         self._token = asyncio.get_running_loop().create_future()
         app = web.Application()
         app.router.add_get(self.path, self._receive)
@@ -201,6 +205,8 @@ class RedirectCatcher:
             raise AuthError(f"no Kite login redirect within {timeout_s:.0f} s") from None
 
     async def _receive(self, request: web.Request) -> web.Response:
+        from aiohttp import web
+
         assert self._token is not None
         try:
             token = request_token_from(str(request.url))
