@@ -49,12 +49,18 @@ def rig() -> tuple[OptionChainModel, MarketState, InstrumentCatalog]:
     return OptionChainModel(catalog, "NIFTY", SPOT, lambda e: T, rate=0.0), market, catalog
 
 
-def test_chain_panel_shows_strikes_and_opens_tickets_at_bid_and_ask(qtbot: QtBot, rig: Any) -> None:
+def shown_chain(qtbot: QtBot, rig: Any) -> OptionChainPanel:
+    """The NIFTY chain panel with 5 strikes each side, refreshed once."""
     model, market, _ = rig
     panel = OptionChainPanel({"NIFTY": model}, market)
     qtbot.addWidget(panel)
     panel.count_box.setValue(5)
     panel.refresh()
+    return panel
+
+
+def test_chain_panel_shows_strikes_and_opens_tickets_at_bid_and_ask(qtbot: QtBot, rig: Any) -> None:
+    panel = shown_chain(qtbot, rig)
     snap = panel.snapshot
     assert snap is not None and len(snap.strikes) == 11 and snap.strikes[snap.atm_index] == 25000
     assert "PCR 1.00" in panel.summary.text() and "ATM IV 14." in panel.summary.text()
@@ -73,13 +79,9 @@ def test_chain_panel_shows_strikes_and_opens_tickets_at_bid_and_ask(qtbot: QtBot
     assert not panel.table.isColumnHidden(panel.model.column_of(OptionRight.CALL, "gamma"))
 
 
-
 def test_chain_table_repaints_only_the_cells_whose_look_changed(qtbot: QtBot, rig: Any) -> None:
-    model, market, _ = rig
-    panel = OptionChainPanel({"NIFTY": model}, market)
-    qtbot.addWidget(panel)
-    panel.count_box.setValue(5)
-    panel.refresh()
+    _, market, _ = rig
+    panel = shown_chain(qtbot, rig)
     snap = panel.snapshot
     assert snap is not None
     ranges: list[tuple[int, int, int, int]] = []

@@ -66,11 +66,16 @@ def test_notifier_routes_bus_events_to_the_log_and_the_toasts(qtbot: QtBot, capl
     assert len(shown) == 1
 
 
-def test_toast_area_stacks_newest_first_and_keeps_a_limit(qtbot: QtBot) -> None:
+def shown_host(qtbot: QtBot) -> QWidget:
     host = QWidget()
     host.resize(1200, 800)
     qtbot.addWidget(host)
     host.show()
+    return host
+
+
+def test_toast_area_stacks_newest_first_and_keeps_a_limit(qtbot: QtBot) -> None:
+    host = shown_host(qtbot)
     area = ToastArea(host, limit=3)
     for i in range(5):
         area.show_notice(Notice(Level.INFO, f"n{i}", "text"))
@@ -84,10 +89,7 @@ def test_toast_area_stacks_newest_first_and_keeps_a_limit(qtbot: QtBot) -> None:
 
 
 def test_toast_area_covers_only_its_toasts_and_hides_when_empty(qtbot: QtBot) -> None:
-    host = QWidget()
-    host.resize(1200, 800)
-    qtbot.addWidget(host)
-    host.show()
+    host = shown_host(qtbot)
     area = ToastArea(host, limit=3)
     assert not area.isVisible()  # nothing to show: nothing covers the panels
     area.show_notice(Notice(Level.INFO, "filled", "BUY 1 BTCUSDT"))
