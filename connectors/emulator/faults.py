@@ -2,7 +2,10 @@
 
 A fault is armed by name with an optional count (how many times it fires; None = until cleared) and
 parameters. Protocol servers ask `take(name)` at the point the fault applies; it returns the fault's
-parameters when it fires (and counts it down), or None.
+parameters when it fires (and counts it down), or None. A fault that every server must act on (drop_ws:
+the spot hub, the USD-M hub and the Kite ticker each close their own sockets) is read with
+`take_once(name, consumer)` instead, which fires once per consumer per arming; with a plain take() the
+first server to look would consume it and the others would never see it.
 
 Names used by the servers:
     drop_ws            close market/ticker websockets now (params: {"stream": "binance"|"kite"|"all"})
@@ -28,6 +31,7 @@ from typing import Any
 class _Armed:
     remaining: int | None
     params: dict[str, Any]
+    served: set[str] = field(default_factory=set)  # consumers that took a broadcast fault
 
 
 @dataclass
@@ -67,6 +71,18 @@ class Faults:
                 armed.remaining -= 1
                 if armed.remaining <= 0:
                     del self._armed[name]
+            self.fired[name] = self.fired.get(name, 0) + 1
+            return dict(armed.params)
+
+    def take_once(self, name: str, consumer: str) -> dict[str, Any] | None:
+        """Fire a broadcast fault for one consumer: its parameters the first time this consumer asks after
+        the fault was armed, None after that (and when it is not armed). Stays armed until cleared or
+        re-armed, since the set of consumers is not known here."""
+        with self._lock:
+            armed = self._armed.get(name)
+            if armed is None or consumer in armed.served:
+                return None
+            armed.served.add(consumer)
             self.fired[name] = self.fired.get(name, 0) + 1
             return dict(armed.params)
 

@@ -278,8 +278,9 @@ class StreamHub:
         fault = self.state.faults.active("drop_ws")
         if fault is None or fault.get("stream", "all") not in ("binance", "all"):
             return
-        if self.state.faults.take("drop_ws") is not None:
-            log.info("fault drop_ws: closing %d market sockets", len(self._clients))
+        consumer = "binance-usdm" if self.state.futures else "binance-spot"
+        if self.state.faults.take_once("drop_ws", consumer) is not None:
+            log.info("fault drop_ws: closing %d %s market sockets", len(self._clients), consumer)
             for client in list(self._clients):
                 client.conn.close_soon()
 

@@ -240,7 +240,9 @@ class TickerHub:
         params = self.state.faults.active(name)
         if params is None or params.get("stream", "kite") not in ("kite", "all"):
             return None
-        return self.state.faults.take(name) if take or name == "drop_ws" else params
+        if name == "drop_ws":
+            return self.state.faults.take_once(name, "kite")
+        return self.state.faults.take(name) if take else params
 
 
 def _malformed(kind: str) -> bytes:

@@ -35,7 +35,7 @@ async def test_dropped_socket_mid_book_reconnects_and_resyncs(spot, bus) -> None
     states = Recorder(bus, ConnectionChanged)
     try:
         spot.faults.arm("drop_ws", stream="binance")
-        await wait_for(lambda: client.market.book_stream.connects == 2, timeout=15.0, what="reconnect")  # 5 s failed once under load
+        await wait_for(lambda: client.market.book_stream.connects == 2, timeout=10.0, what="reconnect")
         await wait_for(lambda: shown.snapshots >= 2, what="a fresh snapshot after the reconnect")
         await settle_and_compare(spot.exchange, client, shown, "spot")
         market = [e.status for e in states.of(ConnectionChanged) if e.channel == "market"]

@@ -99,6 +99,33 @@ async def test_more_than_five_messages_a_second_disconnects(emu) -> None:  # typ
     assert closed.value.rcvd is not None and closed.value.rcvd.code == 1008
 
 
+async def _closed_within(ws: Any, timeout: float) -> bool:
+    """True if the server closes the socket within timeout seconds (frames meanwhile are read and dropped)."""
+    async def drain() -> None:
+        async for _ in ws:
+            pass
+    try:
+        await asyncio.wait_for(drain(), timeout)
+    except asyncio.TimeoutError:
+        return False
+    return True
+
+
+async def test_drop_ws_closes_the_spot_and_the_futures_sockets_alike(emu) -> None:  # type: ignore[no-untyped-def]
+    """One arming reaches both hubs: neither may consume it for the other (the race CI once lost)."""
+    spot_url = f"{emu.endpoints['binance_ws']}/ws/btcusdt@depth@100ms"
+    fut_url = f"{emu.endpoints['binance_fstream']}/public/ws/btcusdt@depth@100ms"
+    async with websockets.connect(spot_url) as spot, websockets.connect(fut_url) as fut:
+        await frames(spot, 1)
+        await frames(fut, 1)
+        emu.faults.arm("drop_ws", stream="binance")
+        closed = await asyncio.gather(_closed_within(spot, 5), _closed_within(fut, 5))
+    assert closed == [True, True]
+    assert emu.faults.fired["drop_ws"] == 2
+    async with websockets.connect(spot_url) as again:  # a new socket under the same arming is left alone
+        assert len(await frames(again, 3)) == 3
+
+
 def _ws_signed(params: dict[str, Any], sign: Any) -> dict[str, Any]:
     payload = "&".join(f"{k}={v}" for k, v in sorted(params.items()))
     return {**params, "signature": sign(payload)}
