@@ -53,6 +53,10 @@ class EngineOrderEntry:
         handle = await self._stack().api.place(request)
         return handle.order
 
+    def submit(self, request: OrderRequest) -> Order:
+        """place() for callers on the loop that must not wait for a task switch (see TradingApi.submit)."""
+        return self._stack().api.submit(request).order
+
     async def cancel(self, client_order_id: str) -> Order:
         return await self._stack().api.cancel(client_order_id)
 

@@ -203,6 +203,9 @@ class MarketStream:
                     self._deliver(text)
                 else:
                     self._answer(text)
+                # Yield after each frame: frames already buffered are otherwise all handled in one loop step,
+                # and an order sent from a handler (its task) waited behind up to 9 of them (0.5 ms).
+                await asyncio.sleep(0)
 
     def _deliver(self, text: str) -> None:
         try:

@@ -2,13 +2,13 @@
 
 Durability: an order intent is committed before the connector is called, so a crash of the terminal can
 never leave a venue order without its journal row. Every commit is synchronous=NORMAL (in the WAL, safe
-from a process crash); right after an intent's commit, WalSync fsyncs the WAL on a worker thread while the
-order is on its way, which also puts every earlier commit on the disk. A power cut in that fsync's window
-(about 0.3 ms) can lose only what reconciliation fetches back from the venue. kv entries written with
+from a process crash); within about 2 ms of an intent's commit, WalSync fsyncs the WAL on a worker thread
+while the order is on its way, which also puts every earlier commit on the disk. A power cut in that
+window can lose only what reconciliation fetches back from the venue. kv entries written with
 durable=True (the kill switch, the id epoch) are fsynced before put() returns.
 
-Threading: one connection, used on the loop thread only; the WAL fsync runs on WalSync's thread. Writes are
-small single transactions (tens of microseconds).
+Threading: one connection, used on the loop thread only; the WAL fsync and the checkpoints run on
+WalSync's thread (with its own connection). Writes are small single transactions (tens of microseconds).
 """
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ from core.security.redaction import redact_value
 from .cache import MarketCache
 from .codec import dec, dumps, request_from_dict, request_to_dict, undec
 from .schema import SCHEMA, append_only_triggers
-from .wal_sync import WalSync
+from .wal_sync import CHECKPOINT_BYTES, WalSync
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +61,7 @@ class Journal:
         self.path = path
         self._clock_ns = clock_ns
         self.cache = MarketCache(connection, clock_ns)
-        self.wal_sync = WalSync(path.with_name(path.name + "-wal"))
+        self.wal_sync = WalSync(path)
 
     @classmethod
     def open(cls, path: str | Path, clock_ns: Callable[[], int] = time.time_ns) -> "Journal":
@@ -71,6 +71,8 @@ class Journal:
         db = sqlite3.connect(path, isolation_level=None)
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=NORMAL")
+        db.execute("PRAGMA wal_autocheckpoint=0")  # checkpoints run on WalSync's thread, not in a commit
+        db.execute(f"PRAGMA journal_size_limit={CHECKPOINT_BYTES}")
         db.execute("PRAGMA busy_timeout=5000")
         db.executescript(SCHEMA + append_only_triggers())
         return cls(db, path, clock_ns)
@@ -135,7 +137,7 @@ class Journal:
     # orders
 
     def record_intent(self, order: Order) -> None:
-        """Commit a new order before anything is sent, and have it fsynced at once off this thread.
+        """Commit a new order before anything is sent, and have it fsynced soon, off this thread.
 
         A second intent for the same id raises.
         """

@@ -3,8 +3,9 @@
 The demo engine (no window) runs on an asyncio loop with the emulator process over loopback. A handler
 subscribed to TradePrint of BTCUSDT (spot and USD-M: two books' trades, so 200 orders fit in the run)
 on the engine bus places a tiny USD-M LIMIT buy 3 % below the market through
-engine.entry.place (risk -> OMS -> journal -> connector) on the next trade after the previous
-order's cycle (placed, acknowledged, cancelled) has finished. Timestamps (time.perf_counter_ns),
+engine.entry.submit (risk -> OMS -> journal -> connector; the synchronous form of place, as code
+running inside the engine calls it) on the next trade after the previous order's cycle (placed,
+acknowledged, cancelled) has finished. Timestamps (time.perf_counter_ns),
 added by monkeypatching in this script only:
   t0  MarketStream._deliver entered: the connector has the websocket frame (text) in hand;
   t1  httpx.AsyncClient.request entered with the order's POST: the request is handed to httpx;
@@ -37,7 +38,7 @@ from common import print_table  # noqa: E402
 
 from connectors.binance.streams import MarketStream  # noqa: E402
 from core.bus import EventBus  # noqa: E402
-from core.domain import InstrumentId, OrderRequest, OrderType, Side, TimeInForce, TradePrint, Venue  # noqa: E402
+from core.domain import InstrumentId, Order, OrderRequest, OrderType, Side, TimeInForce, TradePrint, Venue  # noqa: E402
 from terminal.engine import Engine  # noqa: E402
 from terminal.settings import Settings  # noqa: E402
 from terminal.venues import build_venues  # noqa: E402
@@ -65,7 +66,7 @@ class Probe:
     busy: bool = False
     last_order_ns: int = 0
     handler: list[int] = field(default_factory=list)  # handler entered - t0 (parse + bus)
-    journaled: list[int] = field(default_factory=list)  # engine.entry.place returned (risk, OMS, journal) - t0
+    journaled: list[int] = field(default_factory=list)  # engine.entry.submit returned (risk, OMS, journal) - t0
     inside: list[int] = field(default_factory=list)  # t1 - t0
     network: list[int] = field(default_factory=list)  # t2 - t1
     answered: asyncio.Event = field(default_factory=asyncio.Event)
@@ -105,16 +106,11 @@ async def run(root: Path) -> tuple[Probe, float, int]:
     engine = Engine(settings, settings.profile("demo"), bus, build_venues)
     failures = 0
 
-    async def cycle(price: Decimal) -> None:
+    async def cycle(order: Order) -> None:
+        """Wait for the order's POST to be answered, then cancel it; the next trade may then order again."""
         nonlocal failures
         try:
-            trigger = probe.trigger_ns
-            order = await engine.entry.place(OrderRequest(BTC, Side.BUY, Decimal("0.002"), OrderType.LIMIT, price=price,
-                                                          time_in_force=TimeInForce.GTC))
-            journaled = time.perf_counter_ns() - trigger if trigger is not None else None
             await asyncio.wait_for(probe.answered.wait(), 5)
-            if journaled is not None:
-                probe.journaled.append(journaled)
             await engine.entry.cancel(order.client_order_id)
         except Exception as exc:  # counted and reported: a failed cycle must not stop the run
             failures += 1
@@ -125,15 +121,25 @@ async def run(root: Path) -> tuple[Probe, float, int]:
             probe.busy = False
 
     def on_trade(trade: TradePrint) -> None:
+        """The strategy: on the trade, a far limit buy through the trading API, synchronously (submit)."""
+        nonlocal failures
         if probe.busy or len(probe.inside) >= ORDERS or probe.frame_ns - probe.last_order_ns < MIN_GAP_NS:
             return
         probe.busy = True
-        probe.last_order_ns = probe.frame_ns
-        probe.trigger_ns = probe.frame_ns
+        probe.last_order_ns = trigger = probe.trigger_ns = probe.frame_ns
         probe.handler_ns = time.perf_counter_ns()
         last = engine.market.last_price(BTC) or trade.price
         price = engine.catalog.get(BTC).round_limit_price(last * Decimal("0.97"), Side.BUY)
-        asyncio.get_running_loop().create_task(cycle(price))
+        request = OrderRequest(BTC, Side.BUY, Decimal("0.002"), OrderType.LIMIT, price=price, time_in_force=TimeInForce.GTC)
+        try:
+            order = engine.entry.submit(request)
+        except Exception as exc:
+            failures += 1
+            logging.getLogger("bench").warning("order refused: %s", exc)
+            probe.trigger_ns, probe.busy = None, False
+            return
+        probe.journaled.append(time.perf_counter_ns() - trigger)
+        asyncio.get_running_loop().create_task(cycle(order))
 
     try:
         await engine.start(subscribe=[BTC, SPOT])
@@ -164,7 +170,7 @@ def main() -> None:
         sys.exit(1)
     rows = []
     for label, values, goal in (("frame in -> strategy handler (parse, bus)", probe.handler, None),
-                                ("frame in -> order journaled (place returned)", probe.journaled, None),
+                                ("frame in -> order journaled (submit returned)", probe.journaled, None),
                                 ("(a) frame in -> order handed to httpx", probe.inside, 1.0),
                                 ("(b) httpx request -> response (network)", probe.network, None)):
         us = np.array(values) / 1000.0

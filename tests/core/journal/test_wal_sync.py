@@ -1,9 +1,12 @@
-"""WalSync: each intent's commit is fsynced soon after, off the caller's thread, and requests coalesce."""
+"""WalSync: commits reach the disk soon after request(), off the caller's thread, a burst costing one fsync;
+flush() fsyncs at once; checkpoints run on the worker, never in the journal's own commits."""
 from __future__ import annotations
 
 import os
+import sqlite3
 import threading
 import time
+from collections.abc import Callable
 from datetime import datetime, timezone
 from decimal import Decimal
 from pathlib import Path
@@ -16,6 +19,8 @@ from core.journal import wal_sync as wal_sync_module
 from core.journal.wal_sync import WalSync
 
 NOON_NS = int(datetime(2025, 12, 9, 12, tzinfo=timezone.utc).timestamp()) * 10**9
+REQUEST = OrderRequest(InstrumentId(Venue.BINANCE, "BTCUSDT"), Side.BUY, Decimal("0.5"), OrderType.LIMIT,
+                       price=Decimal("50000.10"))
 
 
 class SlowDisk:
@@ -25,11 +30,11 @@ class SlowDisk:
         self.seconds = seconds
         self.requests = 0
         self.starts: list[int] = []  # requests made before each fsync began
-        self.threads: set[str] = set()
+        self.threads: list[str] = []
 
     def fsync(self, fd: int) -> None:
         self.starts.append(self.requests)
-        self.threads.add(threading.current_thread().name)
+        self.threads.append(threading.current_thread().name)
         time.sleep(self.seconds)
 
 
@@ -40,58 +45,96 @@ def disk(monkeypatch: pytest.MonkeyPatch) -> SlowDisk:
     return fake
 
 
-def test_a_burst_costs_at_most_two_fsyncs_and_the_last_covers_every_request(tmp_path: Path, disk: SlowDisk) -> None:
-    wal = tmp_path / "j.db-wal"
-    wal.write_bytes(b"")
-    sync = WalSync(wal)
+def wait_until(predicate: Callable[[], bool], timeout: float = 2.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.001)
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    path = tmp_path / "j.db"
+    path.with_name("j.db-wal").write_bytes(b"")
+    return path
+
+
+def test_a_request_is_fsynced_soon_on_the_worker_and_a_burst_costs_one_fsync(db_path: Path, disk: SlowDisk) -> None:
+    sync = WalSync(db_path, interval_s=0.01)
     try:
+        started = time.perf_counter()
         for _ in range(50):
             disk.requests += 1
             sync.request()
-        started = time.perf_counter()
-        sync.flush()
-        assert time.perf_counter() - started < 1.0
-        assert 1 <= len(disk.starts) <= 2, disk.starts
-        assert disk.starts[-1] == 50  # the last fsync began after the last request: every commit is covered
-        assert disk.threads == {t for t in disk.threads if t.startswith("journal-fsync")}
+        assert time.perf_counter() - started < 0.005  # no waiting, no thread hand-off per request
+        wait_until(lambda: sync.fsyncs >= 1)
+        time.sleep(0.05)
+        assert disk.starts == [50]  # one fsync, begun after the last request: every commit covered
+        assert disk.threads == ["journal-fsync"]
     finally:
         sync.close()
 
 
-def test_request_returns_at_once_while_the_disk_is_slow(tmp_path: Path, disk: SlowDisk) -> None:
-    wal = tmp_path / "j.db-wal"
-    wal.write_bytes(b"")
-    disk.seconds = 0.3
-    sync = WalSync(wal)
+def test_nothing_requested_means_no_fsync_and_close_syncs_what_is_pending(db_path: Path, disk: SlowDisk) -> None:
+    sync = WalSync(db_path, interval_s=3600)  # the worker never gets round to it
+    time.sleep(0.02)
+    assert disk.starts == []
+    sync.request()
+    sync.close()
+    assert disk.starts == [0] and sync.fsyncs == 1
+    sync.close()  # idempotent
+    assert sync.fsyncs == 1
+
+
+def test_flush_fsyncs_on_the_callers_thread_at_once(db_path: Path, disk: SlowDisk) -> None:
+    sync = WalSync(db_path, interval_s=3600)
     try:
-        started = time.perf_counter()
         sync.request()
-        sync.request()
-        assert time.perf_counter() - started < 0.1
+        sync.flush()
+        assert disk.threads == [threading.current_thread().name]
     finally:
-        sync.close()  # waits for the pending fsync
-    assert disk.starts == [0]
+        sync.close()
+    assert sync.fsyncs == 1  # the flush covered the request: close had nothing left to do
 
 
 def test_each_order_intent_is_fsynced_after_its_commit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    synced: list[int] = []
+    seen: list[int] = []
     journal = Journal.open(tmp_path / "journal.db", clock_ns=lambda: NOON_NS)
     real_fsync = os.fsync
 
     def fsync(fd: int) -> None:
         # what another reader sees when the fsync starts: the intent is already committed
-        reader = Journal.open(tmp_path / "journal.db")
-        synced.append(len(reader.open_orders()))
+        reader = sqlite3.connect(tmp_path / "journal.db")
+        seen.append(reader.execute("SELECT count(*) FROM order_intents").fetchone()[0])
         reader.close()
         real_fsync(fd)
 
     monkeypatch.setattr(wal_sync_module.os, "fsync", fsync)
     try:
-        request = OrderRequest(InstrumentId(Venue.BINANCE, "BTCUSDT"), Side.BUY, Decimal("0.5"), OrderType.LIMIT,
-                               price=Decimal("50000.10"))
-        journal.record_intent(Order(ClientOrderId("W1"), request, created_ns=NOON_NS, updated_ns=NOON_NS))
-        journal.wal_sync.flush()
-        assert synced and synced[-1] == 1
-        assert journal.wal_sync.fsyncs == len(synced)
+        journal.record_intent(Order(ClientOrderId("W1"), REQUEST, created_ns=NOON_NS, updated_ns=NOON_NS))
+        wait_until(lambda: journal.wal_sync.fsyncs >= 1)
+        assert seen[0] == 1
+    finally:
+        journal.close()
+
+
+def test_checkpoints_run_on_the_worker_and_not_in_the_journals_commits(tmp_path: Path) -> None:
+    journal = Journal.open(tmp_path / "journal.db", clock_ns=lambda: NOON_NS)
+    assert journal._db.execute("PRAGMA wal_autocheckpoint").fetchone() == (0,)
+    journal.wal_sync.close()
+    journal.wal_sync = sync = WalSync(journal.path, interval_s=3600)  # a worker that stays asleep
+    try:
+        schema_only = journal.path.stat().st_size
+        for i in range(300):  # about 2,000 WAL pages: SQLite's own rule would have checkpointed twice
+            journal.record_intent(Order(ClientOrderId(f"C{i}"), REQUEST, created_ns=NOON_NS, updated_ns=NOON_NS))
+        assert journal.path.stat().st_size == schema_only  # the commits left everything in the WAL
+        assert sync.wal_size() > sync.checkpoint_bytes  # past the size at which the worker would copy it back
+        sync.close()
+        journal.wal_sync = sync = WalSync(journal.path, interval_s=0.005, checkpoint_bytes=sync.wal_size() - 1)
+        wait_until(lambda: sync.checkpoints == 1)
+        assert journal.path.stat().st_size > schema_only + 300 * 100  # the worker copied the rows back
+        time.sleep(0.05)
+        assert sync.checkpoints == 1  # the WAL did not grow again: no second checkpoint
+        assert len(journal.open_orders()) == 300
     finally:
         journal.close()

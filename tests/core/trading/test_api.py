@@ -41,6 +41,18 @@ async def test_validation_fails_before_anything_is_sent(env: Env) -> None:
     assert venue.calls["place"] == 0 and env.oms.orders() == []
 
 
+async def test_submit_is_place_without_the_coroutine_same_checks_same_journal(env: Env) -> None:
+    """From a bus handler: the order is journaled when submit returns, and sent from the OMS's task."""
+    venue = env.venues[Venue.BINANCE]
+    with pytest.raises(ValidationError, match="off the tick 0.01"):
+        env.api.submit(buy_btc(price="50000.005"))
+    handle = env.api.submit(buy_btc())
+    assert handle.status is OrderStatus.PENDING_NEW and venue.calls["place"] == 0
+    assert env.stack.journal.order(handle.client_order_id) is not None
+    await env.settle()
+    assert venue.calls["place"] == 1 and handle.status is OrderStatus.OPEN
+
+
 async def test_freeze_quantity_splits_into_slices_under_one_handle(tmp_path: Path) -> None:
     env = await make_env(tmp_path / "j.db", freeze={"NIFTY": Decimal(1800)})
     try:
