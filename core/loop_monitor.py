@@ -38,6 +38,7 @@ class LoopLagMonitor:
     def last_ms(self) -> float:
         return self.samples[-1] if self.samples else 0.0
 
-    def percentile(self, q: float) -> float:
-        """Return the q-th percentile (0-100) of recent lag in ms."""
-        return float(np.percentile(np.fromiter(self.samples, float), q)) if self.samples else 0.0
+    def percentile(self, q: float, last: int | None = None) -> float:
+        """Return the q-th percentile (0-100) of the lag in ms over the history, or its `last` samples."""
+        samples = list(self.samples)[-last:] if last else self.samples
+        return float(np.percentile(np.fromiter(samples, float), q)) if samples else 0.0

@@ -20,6 +20,7 @@ _STATE = {
     ConnectionStatus.DISCONNECTED: "bad",
     ConnectionStatus.FAILED: "bad",
 }
+RECENT_LAG_S = 10.0  # the lag figure's window: what the trader feels now
 _VENUE_LABEL = {Venue.BINANCE: "Binance", Venue.BINANCE_USDM: "Binance USD-M", Venue.ZERODHA: "Kite"}
 
 
@@ -40,6 +41,8 @@ class TerminalStatusBar(QStatusBar):
         self._channels: dict[Venue, dict[str, ConnectionChanged]] = {}
         self.profile_label = QLabel()
         self.lag_label = QLabel("loop — ms")
+        self.lag_label.setToolTip(f"Event-loop lag: the last sample, and the 99th percentile over the last "
+                                  f"{RECENT_LAG_S:.0f} s")
         self.clock_label = QLabel()
         self.addWidget(self.profile_label)
         self.progress_label = QLabel()
@@ -97,8 +100,9 @@ class TerminalStatusBar(QStatusBar):
 
     def refresh(self) -> None:
         lag = self._monitor.last_ms
-        p99 = self._monitor.percentile(99)
-        self.lag_label.setText(f"loop {lag:4.1f} ms (p99 {p99:.1f})")
+        recent = max(1, round(RECENT_LAG_S / self._monitor.interval))  # now, not the start-up minute
+        p99 = self._monitor.percentile(99, last=recent)
+        self.lag_label.setText(f"loop {lag:4.1f} ms · p99 {p99:.1f}")
         _restyle(self.lag_label, "ok" if p99 < 20 else "warn" if p99 < 100 else "bad")
         now = datetime.now(timezone.utc)
         self.clock_label.setText(f"IST {now.astimezone(IST):%H:%M:%S}   UTC {now:%H:%M:%S}")

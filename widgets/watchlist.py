@@ -15,11 +15,12 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import QHBoxLayout, QInputDialog, QPushButton, QTabBar, QVBoxLayout, QWidget
 
-from core.domain import InstrumentId, Side, Venue
+from core.domain import InstrumentId, Side
 from core.instruments import InstrumentCatalog
 from core.marketdata.state import MarketState
 
 from .frame_timer import frame_timer
+from .instrument_label import instrument_label
 from .instrument_search import InstrumentSearch
 from .table import Align, Column, DataTable, RowTableModel, fmt_number, signed_color
 
@@ -40,18 +41,14 @@ class WatchRow:
     stale: bool
 
 
-def label(iid: InstrumentId) -> str:
-    """The symbol, marked where one symbol trades on two markets (Binance spot and USD-M futures)."""
-    return f"{iid.symbol} · USD-M" if iid.venue is Venue.BINANCE_USDM else iid.symbol
-
-
 def _px(attr: str) -> Column[WatchRow]:
     return Column(attr.upper() if attr != "ltp" else "LTP", lambda r: getattr(r, attr),
                   lambda r: fmt_number(getattr(r, attr), r.decimals), Align.RIGHT, flash=attr == "ltp")
 
 
 COLUMNS: list[Column[WatchRow]] = [
-    Column("Instrument", lambda r: label(r.instrument_id), lambda r: label(r.instrument_id) + (" ⚠" if r.stale else ""), width=170),
+    Column("Instrument", lambda r: instrument_label(r.instrument_id),
+           lambda r: instrument_label(r.instrument_id) + (" ⚠" if r.stale else ""), width=170),
     _px("ltp"),
     Column("Chg", lambda r: r.change, lambda r: fmt_number(r.change, r.decimals, sign=True), Align.RIGHT, lambda r: signed_color(r.change)),
     Column("Chg %", lambda r: r.change_pct, lambda r: fmt_number(r.change_pct, 2, sign=True), Align.RIGHT, lambda r: signed_color(r.change_pct)),

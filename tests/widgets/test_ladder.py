@@ -5,12 +5,14 @@ from typing import Any
 
 import pytest
 from PySide6.QtCore import QPoint, Qt
+from PySide6.QtGui import QFontInfo, QFontMetrics
 from pytestqt.qtbot import QtBot
 
 from core.bus import EventBus
 from core.domain import (BookDelta, ClientOrderId, ConnectionChanged, ConnectionStatus, Instrument, InstrumentId, InstrumentKind,
                          Order, OrderRequest, OrderStatus, Side, TradePrint, Venue)
 from core.marketdata.state import MarketState
+from widgets.ladder.ladder_widget import COLUMNS
 from widgets.ladder.model import LadderModel
 from widgets.ladder.panel import OrderBookPanel
 
@@ -138,3 +140,23 @@ def test_the_picker_names_the_instrument_the_ladder_shows(qtbot: QtBot, panel: A
     p.show_instrument(InstrumentId(Venue.BINANCE, "ETHUSDT"))  # equal to the picker's entry, not the same object
     assert p.instrument is not None and p.instrument.id == eth
     assert p.symbol_box.currentData() == eth and "ETHUSDT" in p.symbol_box.currentText()
+
+
+def test_picker_text_is_the_short_label_and_fits_the_box(qtbot: QtBot, panel: Any) -> None:
+    p, _, _ = panel
+    fut = InstrumentId(Venue.BINANCE_USDM, "BTCUSDT")
+    p.set_instruments([INST, Instrument(fut, InstrumentKind.FUTURE, "FUTURES", D("0.1"), D("0.001"), quote_currency="USDT")])
+    assert [p.symbol_box.itemText(i) for i in range(p.symbol_box.count())] == ["BTCUSDT", "BTCUSDT · USD-M"]
+    p.show_instrument(fut)
+    text_width = p.symbol_box.fontMetrics().horizontalAdvance(p.symbol_box.currentText())
+    qtbot.waitUntil(lambda: text_width < p.symbol_box.width() - 24, timeout=2000)  # the arrow and frame take the rest
+
+
+@pytest.mark.parametrize("width", [340, 400, 500])  # 345 is the default dock; narrower elides
+def test_every_column_title_fits_its_column(qtbot: QtBot, panel: Any, width: int) -> None:
+    ladder = panel[0].ladder
+    ladder.resize(width, 400)
+    metrics = QFontMetrics(ladder.header_font())
+    assert ladder.header_font().pointSizeF() <= QFontInfo(ladder.font()).pointSizeF()
+    for title, (_, w) in zip(COLUMNS, ladder.column_rects()):
+        assert metrics.horizontalAdvance(title) <= w - 4, (title, width)

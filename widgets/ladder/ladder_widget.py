@@ -9,7 +9,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from PySide6.QtCore import QPoint, QRect, Qt, Signal
-from PySide6.QtGui import QColor, QKeyEvent, QMouseEvent, QPainter, QPaintEvent, QWheelEvent
+from PySide6.QtGui import QColor, QFont, QFontInfo, QFontMetrics, QKeyEvent, QMouseEvent, QPainter, QPaintEvent, QWheelEvent
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from core.domain import Side
@@ -19,6 +19,7 @@ from .model import LadderModel, WorkingOrder
 
 COLUMNS = ("My buys", "Bid", "Price", "Ask", "My sells", "Volume")
 WEIGHTS = (1.0, 1.3, 1.3, 1.3, 1.0, 1.1)
+HEADER_MIN_POINTS = 6.5
 BID_SIDE = (0, 1)
 ASK_SIDE = (3, 4)
 
@@ -37,6 +38,7 @@ class LadderWidget(QWidget):
         self.row_height = 18
         self._drag: WorkingOrder | None = None
         self._drag_row: int | None = None
+        self._header_font: tuple[int, QFont] | None = None  # (width it was fitted to, font)
         self.setFont(mono_font(9))
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)  # paintEvent fills every pixel: skip the parents' backgrounds
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
@@ -57,6 +59,19 @@ class LadderWidget(QWidget):
             xs.append((x, width))
             x += width
         return xs
+
+    def header_font(self) -> QFont:
+        """The ladder's font, made smaller (down to HEADER_MIN_POINTS) until every title fits its column."""
+        width = self.width()
+        if self._header_font is None or self._header_font[0] != width:
+            font = QFont(self.font())
+            font.setPointSizeF(QFontInfo(font).pointSizeF())  # a style sheet may have set it in pixels
+            widths = [w - 4 for _, w in self.column_rects()]
+            while font.pointSizeF() > HEADER_MIN_POINTS and any(
+                    QFontMetrics(font).horizontalAdvance(t) > w for t, w in zip(COLUMNS, widths)):
+                font.setPointSizeF(font.pointSizeF() - 0.5)
+            self._header_font = (width, font)
+        return self._header_font[1]
 
     def hit(self, pos: QPoint) -> tuple[int, int] | None:
         """(row, column) under a point, or None in the header."""
@@ -80,8 +95,12 @@ class LadderWidget(QWidget):
         cols = self.column_rects()
         rh = self.row_height
         painter.setPen(MUTED)
-        for (x, w), title in zip(cols, COLUMNS):
-            painter.drawText(QRect(x, 0, w - 4, rh), Qt.AlignmentFlag.AlignCenter, title)
+        painter.setFont(self.header_font())
+        metrics = painter.fontMetrics()
+        for (x, w), title in zip(cols, COLUMNS):  # elided only if even the smallest font is too wide
+            text = metrics.elidedText(title, Qt.TextElideMode.ElideRight, w - 4)
+            painter.drawText(QRect(x, 0, w - 4, rh), Qt.AlignmentFlag.AlignCenter, text)
+        painter.setFont(self.font())
         m = self.model
         rows = self.rows
         max_size = max([*m.bids.values(), *m.asks.values(), Decimal(1)])

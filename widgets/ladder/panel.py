@@ -10,6 +10,7 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QLineEdit, QPushBu
 from core.domain import Instrument, InstrumentId, OrderRequest, OrderType, Side, TimeInForce
 from core.marketdata.state import MarketState
 from widgets.frame_timer import frame_timer
+from widgets.instrument_label import instrument_label
 from widgets.live_label import LiveLabel
 from widgets.order_entry import OrderEntry, run_async
 
@@ -40,6 +41,7 @@ class OrderBookPanel(QWidget):
         self.ladder = LadderWidget()
         self.symbol_box = QComboBox()
         self.symbol_box.setMinimumWidth(120)
+        self.symbol_box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)  # "BTCUSDT · USD-M" whole
         self.symbol_box.currentIndexChanged.connect(self._symbol_changed)
         self.group_box = QComboBox()
         self.group_box.addItems([f"×{g}" for g in GROUPINGS])
@@ -79,7 +81,7 @@ class OrderBookPanel(QWidget):
         self.symbol_box.blockSignals(True)
         self.symbol_box.clear()
         for iid in self.instruments:
-            self.symbol_box.addItem(str(iid), iid)
+            self.symbol_box.addItem(instrument_label(iid), iid)
         self.symbol_box.blockSignals(False)
         if current in self.instruments:
             self.show_instrument(current)
