@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from connectors.binance import depth
 from connectors.binance.depth import DepthParser, DepthSync, DepthUpdateMsg
 from connectors.binance.wire_market import Malformed
 from core.domain import BookDelta, InstrumentId, Venue
@@ -184,3 +185,117 @@ def _dedupe(levels: tuple[tuple[Decimal, Decimal], ...]) -> tuple[tuple[Decimal,
         last.pop(p, None)
         last[p] = q
     return tuple(last.items())
+
+
+# The parser's fast paths (create_decimal, the learnt zero string, the bounded price cache) against
+# json + Decimal(text), and the purge by growth.
+
+def _fixed(units: int, places: int) -> str:
+    return format(Decimal(units).scaleb(-places), "f")
+
+
+_price_text = st.one_of(st.builds(_fixed, st.integers(1, 10**12), st.integers(0, 12)),
+                        st.sampled_from(["1.10", "1.1", "1.100", "1E+2", "1e-3", "100", "0.00006421", "007.5"]))
+_zero_text = st.sampled_from(["0", "0.0", "0.000", "0.00000000", "0E-8", "00.00", "-0", "0e5"])
+_qty_text = st.one_of(st.builds(_fixed, st.integers(0, 10**15), st.integers(0, 12)), _zero_text)
+_side = st.lists(st.tuples(_price_text, _qty_text), max_size=12)
+
+
+def _written(levels: tuple[tuple[Decimal, Decimal], ...]) -> list[tuple[object, object]]:
+    """Sign, digits and exponent of every number: equal values written differently ('1.10', '1.1') differ."""
+    return [(p.as_tuple(), q.as_tuple()) for p, q in levels]
+
+
+def _frame(i: int, bids: list[tuple[str, str]], asks: list[tuple[str, str]], combined: bool, futures: bool) -> str:
+    data: dict[str, object] = {"e": "depthUpdate", "E": i, "s": "BTCUSDT", "U": i, "u": i, "b": bids, "a": asks}
+    if futures:
+        data["pu"] = i - 1
+    return json.dumps({"stream": "btcusdt@depth", "data": data} if combined else data)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(_side, _side, st.booleans(), st.booleans()), min_size=1, max_size=10),
+       st.one_of(st.none(), _side.filter(bool)), st.sampled_from([2, 100_000]))
+def test_parsed_numbers_are_exactly_decimal_of_their_text(
+        frames: list[tuple[list[tuple[str, str]], list[tuple[str, str]], bool, bool]],
+        snapshot: list[tuple[str, str]] | None, cache_limit: int) -> None:
+    """One parser over a stream (its price cache warm, and emptied when a tiny limit fills), after an
+    optional snapshot that teaches it the zero string: every number is Decimal(text), written the same way."""
+    parser = DepthParser()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(depth, "PRICE_CACHE_LIMIT", cache_limit)
+        if snapshot is not None:
+            rows = [list(row) for row in snapshot]
+            assert _written(parser.parse_levels(rows)) == _written(_levels(rows))
+        for i, (bids, asks, combined, futures) in enumerate(frames):
+            msg = parser.parse(_frame(i, bids, asks, combined, futures))
+            assert _written(msg.b) == _written(_levels(bids)) and _written(msg.a) == _written(_levels(asks))
+            assert (msg.E, msg.U, msg.u, msg.pu) == (i, i, i, i - 1 if futures else -1)
+            assert len(parser._prices) <= max(cache_limit, len(snapshot or ()))  # a snapshot goes in whole
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.tuples(st.integers(1, 50), st.integers(1, 9)), min_size=1, max_size=10, unique_by=lambda r: r[0]),
+       st.lists(_zero_text, min_size=10, max_size=10), st.sampled_from(["1.500", "40", "0.12340000"]))
+def test_a_zero_quantity_in_any_spelling_deletes_its_level(
+        levels: list[tuple[int, int]], zeros: list[str], snapshot_qty: str) -> None:
+    parser = DepthParser()
+    snapshot = parser.parse_levels([[str(p), snapshot_qty] for p, _ in levels])  # teaches the zero string
+    sync = DepthSync(IID, futures=False)
+    sync.on_snapshot(1, snapshot, ())
+    assert len(sync.levels("bid")) == len(levels)
+    deletions = [[str(p), zero] for (p, _), zero in zip(levels, zeros)]
+    delta = sync.on_diff(parser.parse(_frame(2, deletions, [], False, False)))  # type: ignore[arg-type]
+    assert delta is not None and all(q == 0 for _, q in delta.bids)
+    assert sync.levels("bid") == ()
+
+
+# Unpacking is the pair check: it refuses lists of another length and scalars. Like the code before it,
+# it lets through other two-item iterables (a two-key object, a two-character string).
+_not_a_pair = st.one_of(st.lists(st.just("1"), max_size=1), st.lists(st.just("1"), min_size=3, max_size=5),
+                        st.integers(), st.none(), st.just("1"), st.just({"1": "2"}))
+
+
+@settings(max_examples=100, deadline=None)
+@given(_side.filter(bool), _not_a_pair, st.integers(0, 12), st.booleans())
+def test_rows_that_are_not_price_quantity_pairs_are_malformed(
+        good: list[tuple[str, str]], bad: object, at: int, bid_side: bool) -> None:
+    rows: list[object] = [list(row) for row in good]
+    rows.insert(min(at, len(rows)), bad)
+    frame = _frame(1, rows, [], False, False) if bid_side else _frame(1, [], rows, False, False)  # type: ignore[arg-type]
+    with pytest.raises(Malformed):
+        DepthParser().parse(frame)
+    with pytest.raises(Malformed):
+        DepthParser().parse_levels(rows)
+
+
+def test_deletions_share_one_zero_written_as_the_symbol_writes_it() -> None:
+    parser = DepthParser()
+    spot = parser.parse(_frame(1, [("99.9", "0.00000000"), ("99.8", "0.00000000")], [], False, False))
+    assert spot.b[0][1] is spot.b[1][1] and spot.b[0][1].as_tuple() == Decimal("0.00000000").as_tuple()
+    parser.parse_levels([["100.0", "1.500"]])  # futures-style quantities: three decimals
+    msg = parser.parse(_frame(2, [("99.9", "0.000"), ("99.8", "0.000")], [("100.1", "0"), ("100.2", "0.00000000")], False, True))
+    (_, z1), (_, z2) = msg.b
+    assert z1 is z2 and z1.as_tuple() == Decimal("0.000").as_tuple()
+    assert [q.as_tuple() for _, q in msg.a] == [Decimal("0").as_tuple(), Decimal("0.00000000").as_tuple()]
+
+
+def test_prices_are_shared_decimals_and_bad_numbers_are_malformed() -> None:
+    parser = DepthParser()
+    first, second = parser.parse(_frame(1, [("1.5", "2")], [("1.5", "3")], False, False)), \
+        parser.parse(_frame(2, [("1.5", "2")], [], False, False))
+    assert first.b[0][0] is first.a[0][0] is second.b[0][0]
+    for price, qty in (("0", "1"), ("-1.5", "1"), ("Infinity", "1"), ("NaN", "1"), ("sNaN", "1"), ("1,5", "1"), ("", "1"),
+                       (" 1.5", "1"), ("1_5", "1"), ("1.5", "x"), ("1.5", ""), ("1.5", "1 "), ("1.5", "1_0")):
+        with pytest.raises(Malformed):
+            parser.parse(_frame(3, [(price, qty)], [], False, False))
+
+
+def test_zero_levels_are_purged_once_the_book_has_doubled(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(depth, "PURGE_SLACK", 8)
+    sync = DepthSync(IID, futures=False)
+    sync.on_snapshot(0, ((D(1), D(1)),), ())
+    for i in range(1, 200):  # a level appears, and the one before it goes
+        assert sync.on_diff(_msg(i, i, [(D(i + 1), D(1)), (D(i), D(0))])) is not None
+        assert len(sync.bids) <= 2 * 1 + 8 + 2  # one live level: purged once past twice that plus the slack
+    assert sync.levels("bid") == ((D(200), D(1)),)
