@@ -181,8 +181,8 @@ class Terminal:
     async def shutdown(self) -> None:
         """Stop in order: tasks, connections, journal; then the loop can end with nothing pending."""
         self.monitor.stop()
-        if self.panels is not None:
-            self.panels.backtest.shutdown()  # backtest and sweep worker processes
+        if self.panels is not None and self.panels.backtest.content is not None:
+            self.panels.backtest.content.shutdown()  # backtest and sweep worker processes
         for task in list(self._tasks):
             task.cancel()
         if self._tasks:

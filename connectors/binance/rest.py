@@ -17,6 +17,7 @@ import httpx
 
 from core.errors import OrderOutcomeUnknown, TransportError
 
+from ..tls import context_for
 from .config import BinanceCredentials
 from .errors import TIMESTAMP_CODE, UNKNOWN_OUTCOME_CODES, translate
 from .ratelimit import SPOT_DEFAULT_LIMITS, RateLimiter
@@ -72,7 +73,7 @@ class BinanceRest:
         self.recv_window_ms = recv_window_ms
         self.offset_ms = 0.0  # server clock minus local clock
         self.limiter = RateLimiter(self.server_ms, limits)
-        self._http = httpx.AsyncClient(timeout=timeout_s, transport=transport,
+        self._http = httpx.AsyncClient(timeout=timeout_s, transport=transport, verify=context_for(self.base_url),
                                        headers={"Accept": "application/json", "User-Agent": "shrivenquant"})
 
     def server_ms(self) -> int:

@@ -25,6 +25,7 @@ import httpx
 
 from core.errors import AuthError
 
+from ..tls import context_for
 from .rest import KiteRest
 
 if TYPE_CHECKING:
@@ -96,7 +97,7 @@ async def headless_request_token(login_page: str) -> str:
 
     Only where the page redirects at once (the emulator's demo user): Kite's real page needs the user.
     """
-    async with httpx.AsyncClient(follow_redirects=False, timeout=7.0) as http:
+    async with httpx.AsyncClient(follow_redirects=False, timeout=7.0, verify=context_for(login_page)) as http:
         try:
             response = await http.get(login_page)
         except httpx.HTTPError as exc:

@@ -18,6 +18,7 @@ import httpx
 
 from core.errors import AuthError, TransportError
 
+from ..tls import context_for
 from .errors import KiteOutcomeUnknown, translate
 from .ratelimit import OTHER, KiteLimits, RateLimiter
 
@@ -54,7 +55,7 @@ class KiteRest:
         self.limiter = RateLimiter(limits)
         self.on_token_expired = on_token_expired
         self._access_token: str | None = None
-        self._http = httpx.AsyncClient(timeout=timeout_s, transport=transport,
+        self._http = httpx.AsyncClient(timeout=timeout_s, transport=transport, verify=context_for(self.root),
                                        headers={"X-Kite-Version": "3", "User-Agent": "shrivenquant-kite"})
 
     @property

@@ -16,7 +16,8 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from scipy.special import ndtr
+
+from . import _normal
 
 MODELS = ("bsm", "black76")
 _INV_SQRT_2PI = 1.0 / np.sqrt(2.0 * np.pi)
@@ -52,7 +53,7 @@ def price(model: str, is_call: Any, underlying: Any, strike: Any, t: Any, vol: A
     sign = _sign(is_call)
     with np.errstate(divide="ignore", invalid="ignore"):
         d1, d2, _ = d1_d2(f, k, np.sqrt(tt), v)
-        out = sign * df * (f * ndtr(sign * d1) - k * ndtr(sign * d2))
+        out = sign * df * (f * _normal.ndtr(sign * d1) - k * _normal.ndtr(sign * d2))
     expired = (tt <= 0) | (v <= 0)
     if np.any(expired):  # no time value left: discounted intrinsic
         out = np.where(expired, df * np.maximum(sign * (f - k), 0.0), out)
@@ -73,8 +74,8 @@ def greeks(model: str, is_call: Any, underlying: Any, strike: Any, t: Any, vol: 
         d1, d2, sig = d1_d2(f, k, sqrt_t, v)
         eq = df if model == "black76" else np.exp(-q * tt)  # e^{-qt}
         eq_n1 = eq * (_INV_SQRT_2PI * np.exp(-0.5 * d1 * d1))
-        eq_p1 = eq * ndtr(sign * d1)  # e^{-qt} N(sign d1)
-        kdf_p2 = k * df * ndtr(sign * d2)  # K e^{-rt} N(sign d2)
+        eq_p1 = eq * _normal.ndtr(sign * d1)  # e^{-qt} N(sign d1)
+        kdf_p2 = k * df * _normal.ndtr(sign * d2)  # K e^{-rt} N(sign d2)
         delta = sign * eq_p1
         gamma = eq_n1 / (s * sig)
         vega = s * eq_n1 * sqrt_t

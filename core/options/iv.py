@@ -24,8 +24,8 @@ from enum import IntEnum
 from typing import Any
 
 import numpy as np
-from scipy.special import ndtr, ndtri
 
+from . import _normal
 from .black import carry
 
 
@@ -93,7 +93,7 @@ def _solve_low(a: np.ndarray, beta: np.ndarray, tol: np.ndarray, lo: np.ndarray,
     idx = np.arange(a.size)
     for _ in range(_MAX_ITER):
         h = a / s
-        t1, t2 = e_lo * ndtr(0.5 * s - h), e_hi * ndtr(-0.5 * s - h)
+        t1, t2 = e_lo * _normal.ndtr(0.5 * s - h), e_hi * _normal.ndtr(-0.5 * s - h)
         b = t1 - t2
         diff = b - beta
         hi = np.where(diff > 0, s, hi)
@@ -123,13 +123,13 @@ def _solve_high(a: np.ndarray, beta: np.ndarray, tol: np.ndarray, lo: np.ndarray
     e_lo, e_hi = np.exp(-0.5 * a), np.exp(0.5 * a)
     gap_target = e_lo - beta  # bound - value, which this branch drives to a small relative error
     with np.errstate(all="ignore"):
-        guess = -2.0 * ndtri(0.5 * gap_target / np.cosh(0.5 * a))
+        guess = -2.0 * _normal.ndtri(0.5 * gap_target / np.cosh(0.5 * a))
     s = np.clip(np.where(np.isnan(guess), s_c, np.maximum(guess, s_c)), lo, hi)
     log_gap_target = np.log(np.maximum(gap_target, 1e-300))
     idx = np.arange(a.size)
     for _ in range(_MAX_ITER):
         h = a / s
-        gap = e_lo * ndtr(h - 0.5 * s) + e_hi * ndtr(-0.5 * s - h)
+        gap = e_lo * _normal.ndtr(h - 0.5 * s) + e_hi * _normal.ndtr(-0.5 * s - h)
         diff = gap_target - gap  # value - target
         hi = np.where(diff > 0, s, hi)
         lo = np.where(diff < 0, s, lo)
@@ -157,7 +157,7 @@ def _solve(f: np.ndarray, k: np.ndarray, target: np.ndarray, atol: np.ndarray, l
     tol = np.maximum(_REL_TOL * beta, atol / root)
     s_c = np.sqrt(2.0 * a)
     # value at the inflection point: b(s_c) = e^{-a/2}/2 - e^{a/2} N(-s_c)
-    low = beta < 0.5 * np.exp(-0.5 * a) - np.exp(0.5 * a) * ndtr(-s_c)
+    low = beta < 0.5 * np.exp(-0.5 * a) - np.exp(0.5 * a) * _normal.ndtr(-s_c)
     out = np.empty(a.shape)
     for part, solver, lo_p, hi_p in ((np.flatnonzero(low), _solve_low, lo, np.minimum(hi, s_c)),
                                      (np.flatnonzero(~low), _solve_high, np.maximum(lo, s_c), hi)):
