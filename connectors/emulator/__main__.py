@@ -18,7 +18,6 @@ import os
 import signal
 import socket
 import sys
-from collections.abc import Awaitable, Callable
 
 from .listen import bind, endpoints
 
@@ -33,7 +32,7 @@ async def serve(args: argparse.Namespace, sockets: dict[str, socket.socket], par
         loop.add_signal_handler(sig, stop.set)
     orphan_watch = loop.create_task(_stop_when_orphaned(parent, stop))
     async with EmulatorServer(args.host, args.port, args.seed, nse_always_open=not args.nse_hours, sockets=sockets) as server:
-        extra = [loop.create_task(_staggered(server.exchange.sim.run, i / args.flow_rate)) for i in range(1, args.flow_rate)]
+        extra = [loop.create_task(server.exchange.sim.run(i / args.flow_rate)) for i in range(1, args.flow_rate)]
         kite_state(server.exchange, server.faults).tick_interval_s /= args.flow_rate
         await stop.wait()
         for task in extra:
@@ -48,12 +47,6 @@ async def _stop_when_orphaned(parent: int, stop: asyncio.Event, every_s: float =
         await asyncio.sleep(every_s)
     logging.getLogger(__name__).warning("the process that started the emulator is gone; stopping")
     stop.set()
-
-
-async def _staggered(run: Callable[[], Awaitable[None]], phase: float) -> None:
-    """Start one more simulation loop `phase` of its 100 ms step after the first."""
-    await asyncio.sleep(0.1 * phase)
-    await run()
 
 
 def _flow_rate(text: str) -> int:

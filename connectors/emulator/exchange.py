@@ -54,6 +54,7 @@ class Book:
     oi: Decimal = ZERO
     oi_high: Decimal = ZERO
     oi_low: Decimal = ZERO
+    changes: int = 0  # bumped by anything a summary or the top of the depth could show (see Exchange.changes)
 
     @property
     def key(self) -> tuple[str, str]:
@@ -166,16 +167,29 @@ class Exchange:
         return DepthSnapshot(market, symbol, book.last_u, tuple(bids), tuple(asks), self.now_ns())
 
     def summary(self, market: str, symbol: str) -> MarketSummary:
+        return self.summary_with_depth(market, symbol, 5)[0]
+
+    def summary_with_depth(self, market: str, symbol: str, limit: int = 5) -> tuple[MarketSummary, DepthSnapshot]:
+        """The summary and the top `limit` (>= 5) levels from one walk of the book: the Kite ticker needs both for
+        every full packet, and summing each level's orders twice was a third of its time."""
         book = self.books[(market, symbol)]
         inst = book.spec.instrument
         last = book.last_price if book.last_price is not None else inst.round_price(Decimal(repr(book.fair)), _NEAREST)
-        bids, asks = book.engine.depth(5) if book.engine else ([], [])
+        all_bids, all_asks = book.engine.depth(max(limit, 5)) if book.engine else ([], [])
+        bids, asks = all_bids[:5], all_asks[:5]
         avg = book.value / book.volume if book.volume else last
-        return MarketSummary(market, symbol, last, book.last_qty, book.last_trade_ns, book.day_open or last, book.high or last,
-                             book.low or last, book.prev_close or last, book.volume, inst.round_price(avg, _NEAREST),
-                             bids[0][0] if bids else None, bids[0][1] if bids else ZERO, asks[0][0] if asks else None,
-                             asks[0][1] if asks else ZERO, sum((q for _, q in bids), ZERO), sum((q for _, q in asks), ZERO),
-                             book.oi, book.oi_high, book.oi_low)
+        summary = MarketSummary(market, symbol, last, book.last_qty, book.last_trade_ns, book.day_open or last, book.high or last,
+                                book.low or last, book.prev_close or last, book.volume, inst.round_price(avg, _NEAREST),
+                                bids[0][0] if bids else None, bids[0][1] if bids else ZERO, asks[0][0] if asks else None,
+                                asks[0][1] if asks else ZERO, sum((q for _, q in bids), ZERO), sum((q for _, q in asks), ZERO),
+                                book.oi, book.oi_high, book.oi_low)
+        depth = DepthSnapshot(market, symbol, book.last_u, tuple(all_bids[:limit]), tuple(all_asks[:limit]), self.now_ns())
+        return summary, depth
+
+    def changes(self, market: str, symbol: str) -> int:
+        """A counter that moves whenever the book's summary or depth may have changed (a command, a simulation step,
+        a trade, an index move): a stream may reuse what it built from the book while it stays put."""
+        return self.books[(market, symbol)].changes
 
     def recent_trades(self, market: str, symbol: str, limit: int = 500) -> list[PublicTrade]:
         return list(self.books[(market, symbol)].trades)[-limit:]
@@ -332,6 +346,7 @@ class Exchange:
             _safe(listener.on_trade, book.trades[-1])
 
     def _stats(self, book: Book, price: Decimal, qty: Decimal, now: int) -> None:
+        book.changes += 1
         book.last_price, book.last_qty, book.last_trade_ns = price, qty, now
         book.day_open = book.day_open or price
         book.high = price if book.high is None else max(book.high, price)
@@ -354,6 +369,7 @@ class Exchange:
             _safe(listener.on_order, state)
 
     def _publish_depth(self, book: Book) -> None:
+        book.changes += 1  # after every command and simulation step (the fair value or open interest may have moved too)
         if book.engine is None:
             return
         changes = book.engine.drain_changes()

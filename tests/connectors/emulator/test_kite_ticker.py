@@ -19,6 +19,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from connectors.emulator.exchange import Exchange
 from connectors.emulator.kite.state import KiteState, kite_state
 from connectors.emulator.server import EmulatorServer
+from core.domain import Venue
 
 KEY, SECRET = "demo-kite-key", "demo-kite-secret"
 INFY, NIFTY = 408065, 256265
@@ -184,3 +185,35 @@ async def test_order_postbacks_carry_kites_checksum(emu: EmulatorServer) -> None
     done = updates[-1]
     assert done["checksum"] == hashlib.sha256((done["order_id"] + done["order_timestamp"] + SECRET).encode()).hexdigest()
     assert (done["user_id"], done["tag"], done["filled_quantity"], done["unfilled_quantity"]) == ("DEMO01", "SQPB1", 2, 0)
+
+
+async def test_a_packet_is_sent_only_when_the_market_data_changed(emu: EmulatorServer) -> None:
+    """Every packet after the first of an instrument differs from its previous one beyond exchange_timestamp
+    (a new second alone used to resend every instrument: 165 of 428 packets a second at the default flow)."""
+    token = await access_token(emu)
+    tokens = [int(m.instrument.venue_token) for m in emu.exchange.markets() if m.instrument.venue is Venue.ZERODHA]
+    async with connect(ticker_url(emu, token)) as ws:
+        await ws.send(json.dumps({"a": "subscribe", "v": tokens}))
+        await ws.send(json.dumps({"a": "mode", "v": ["full", tokens]}))
+        last: dict[int, bytes] = {}
+        sent = 0
+        loop = asyncio.get_running_loop()
+        end = loop.time() + 2.5
+        while loop.time() < end:
+            message = await asyncio.wait_for(ws.recv(), 5)
+            if not isinstance(message, bytes) or len(message) < 2:
+                continue
+            (count,) = struct.unpack_from(">H", message)
+            pos = 2
+            for _ in range(count):
+                (length,) = struct.unpack_from(">H", message, pos)
+                packet = message[pos + 2:pos + 2 + length]
+                pos += 2 + length
+                if length not in (184, 32):  # the quote-mode packets sent before the mode change
+                    continue
+                data = packet[:60] + packet[64:] if length == 184 else packet[:28]
+                instrument = struct.unpack_from(">I", packet)[0]
+                assert last.get(instrument) != data, instrument
+                last[instrument] = data
+                sent += 1
+        assert set(last) == set(tokens) and sent > len(tokens)  # still a live feed
