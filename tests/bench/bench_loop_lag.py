@@ -76,7 +76,7 @@ def run_phase(flow_rate: int, mode: str) -> dict[str, object]:
     import terminal.engine as engine_module
     from core.domain import InstrumentId, Venue
     from core.loop_monitor import LoopLagMonitor
-    from terminal.app import Terminal
+    from terminal.app import GC_FREEZE_AFTER_S, Terminal, freeze_start_up_heap
     from terminal.emulator_process import EmulatorProcess
     from terminal.layout import default_watchlists, size_default_layout
     from terminal.settings import Settings
@@ -121,6 +121,7 @@ def run_phase(flow_rate: int, mode: str) -> dict[str, object]:
         try:
             watchlists = [iid for ids in default_watchlists().values() for iid in ids]
             await term.engine.start(subscribe=books + watchlists)
+            asyncio.get_running_loop().call_later(GC_FREEZE_AFTER_S, freeze_start_up_heap)  # as Terminal does
             if mode == "engine":  # what the window's on_ready asks for: the option chains' derivatives
                 await term.engine.subscribe([i.id for i in term.engine.catalog if i.underlying in ("NIFTY", "BANKNIFTY")
                                              and i.kind.value in ("option", "future")])
