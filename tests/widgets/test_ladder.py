@@ -4,6 +4,8 @@ from decimal import Decimal as D
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QFontInfo, QFontMetrics
 from pytestqt.qtbot import QtBot
@@ -13,7 +15,7 @@ from core.domain import (BookDelta, ClientOrderId, ConnectionChanged, Connection
                          Order, OrderRequest, OrderStatus, Side, TradePrint, Venue)
 from core.marketdata.state import MarketState
 from widgets.ladder.ladder_widget import COLUMNS
-from widgets.ladder.model import LadderModel
+from widgets.ladder.model import LadderModel, WorkingOrder
 from widgets.ladder.panel import OrderBookPanel
 
 BTC = InstrumentId(Venue.BINANCE, "BTCUSDT")
@@ -160,3 +162,19 @@ def test_every_column_title_fits_its_column(qtbot: QtBot, panel: Any, width: int
     assert ladder.header_font().pointSizeF() <= QFontInfo(ladder.font()).pointSizeF()
     for title, (_, w) in zip(COLUMNS, ladder.column_rects()):
         assert metrics.horizontalAdvance(title) <= w - 4, (title, width)
+
+
+@given(centre=st.decimals(min_value=D("0.05"), max_value=D("100000"), places=2),
+       tick=st.sampled_from([D("0.01"), D("0.05"), D("0.5")]), grouping=st.sampled_from([1, 5, 50]),
+       rows=st.integers(1, 80), order_prices=st.lists(st.decimals(min_value=D("0.05"), max_value=D("100000"), places=2),
+                                                     max_size=6))
+def test_whole_frame_helpers_agree_with_the_per_row_ones(centre: D, tick: D, grouping: int, rows: int,
+                                                         order_prices: list[D]) -> None:
+    m = LadderModel(tick=tick, grouping=grouping, centre=centre)
+    m.orders = [WorkingOrder(f"c{i}", Side.BUY if i % 2 else Side.SELL, p, D(1)) for i, p in enumerate(order_prices)]
+    prices = m.prices(rows)
+    assert prices == [m.price_at(r, rows) for r in range(rows)]
+    own = m.orders_by_price()
+    for price in prices:
+        for side in (Side.BUY, Side.SELL):
+            assert own.get((side, price), []) == m.orders_at(price, side)

@@ -46,6 +46,21 @@ class LadderModel:
             return None
         return self.bucket(self.centre) + (rows // 2 - row) * self.step
 
+    def prices(self, rows: int) -> list[Decimal]:
+        """The price of every row, top first (price_at for each row, computing the top once)."""
+        if self.centre is None:
+            return []
+        step = self.step
+        top = self.bucket(self.centre) + (rows // 2) * step
+        return [top - row * step for row in range(rows)]
+
+    def orders_by_price(self) -> dict[tuple[Side, Decimal], list[WorkingOrder]]:
+        """The working orders grouped by side and row price (orders_at for every row at once)."""
+        out: dict[tuple[Side, Decimal], list[WorkingOrder]] = {}
+        for order in self.orders:
+            out.setdefault((order.side, self.bucket(order.price)), []).append(order)
+        return out
+
     def row_of(self, price: Decimal, rows: int) -> int | None:
         """Row showing a price, or None when it is off screen."""
         if self.centre is None:
