@@ -13,6 +13,9 @@ def main() -> None:
     process ends with os._exit: Qt/shiboken objects collected during interpreter finalization can
     crash in C, and there is nothing left for that teardown to protect.
     """
+    from .pyside_import_hook import skip_feature_scan
+
+    skip_feature_scan()  # before the terminal's imports: each would have its source read by PySide
     from .app import main as run
 
     code = run()

@@ -37,6 +37,9 @@ def child(launched: float, root: Path) -> None:
 
     import asyncio
 
+    from terminal.pyside_import_hook import skip_feature_scan
+
+    skip_feature_scan()  # as terminal.__main__ does, before the terminal's imports
     import qasync
     from PySide6.QtWidgets import QApplication
 

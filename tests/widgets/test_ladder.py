@@ -178,3 +178,11 @@ def test_whole_frame_helpers_agree_with_the_per_row_ones(centre: D, tick: D, gro
     for price in prices:
         for side in (Side.BUY, Side.SELL):
             assert own.get((side, price), []) == m.orders_at(price, side)
+
+
+def test_sizes_show_every_decimal_of_the_lot(qtbot: QtBot, panel: Any) -> None:
+    p, _, _ = panel
+    btc = Instrument(BTC, InstrumentKind.SPOT, "SPOT", D("0.01"), D("0.00001"), quote_currency="USDT")
+    p.set_instruments([btc])
+    p.show_instrument(BTC)
+    assert p.ladder.qty_decimals == 5  # an order of 0.00006 must not read "0.0001"

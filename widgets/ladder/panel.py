@@ -101,7 +101,7 @@ class OrderBookPanel(QWidget):
         m.tick, m.centre, m.volume, m.last_price = inst.tick_size, None, {}, None
         self.auto_grouping = True
         self.ladder.price_decimals = inst.price_decimals
-        self.ladder.qty_decimals = min(inst.quantity_decimals, 4)
+        self.ladder.qty_decimals = inst.quantity_decimals  # all of them: capped at 4, a 0.00006 BTC order read "0.0001"
         self.qty_edit.setText(f"{inst.minimum_order_quantity(self.market.last_price(inst.id)).normalize():f}")
         self.instrument_changed.emit(inst)
         self._seen = None
