@@ -17,7 +17,7 @@ from decimal import Decimal
 from typing import Any, NoReturn, Protocol
 
 from core.bus import EventBus
-from core.domain import Instrument, InstrumentId, InstrumentKind, Order, OrderRequest, Position, Venue
+from core.domain import Instrument, InstrumentId, InstrumentKind, Order, OrderRequest, Position, Side, Venue
 from core.errors import RiskRejected
 
 from .limits import FreezeMode, RiskLimits, RiskProfile
@@ -48,6 +48,8 @@ class OrderSource(Protocol):
     """What risk reads of the OMS (core.trading.oms.OrderManager fits)."""
 
     def open_orders(self, venue: Venue | None = None, instrument_id: InstrumentId | None = None) -> list[Order]: ...
+    def working_quantity(self, instrument_id: InstrumentId, side: Side) -> Decimal: ...
+    def working_count(self, venue: Venue | None = None) -> int: ...
     def is_ready(self, venue: Venue) -> bool: ...
 
 
@@ -131,7 +133,7 @@ class RiskEngine:
         self._enforce(ctx, EXIT_RULES if exit else ENTRY_RULES)
         slices = self._freeze_slices(request, instrument, limits)
         if not exit and limits.max_open_orders is not None:
-            working = len(self._orders.open_orders(venue))
+            working = self._orders.working_count(venue)
             if working + len(slices) > limits.max_open_orders:
                 self._reject(request, "max_open_orders",
                              f"{working + len(slices)} working orders on {venue.value} > limit {limits.max_open_orders}")
@@ -191,7 +193,7 @@ class RiskEngine:
             return None if value is None else Decimal(value)
 
         usages = (
-            LimitUsage("open_orders", Decimal(len(self._orders.open_orders(venue))), dec(limits.max_open_orders), "orders"),
+            LimitUsage("open_orders", Decimal(self._orders.working_count(venue)), dec(limits.max_open_orders), "orders"),
             LimitUsage("orders_per_second", Decimal(rate.per_second), dec(limits.orders_per_second), "orders/s"),
             LimitUsage("orders_per_minute", Decimal(rate.per_minute), dec(limits.orders_per_minute), "orders/min"),
             LimitUsage("orders_per_day", Decimal(rate.per_day), dec(limits.orders_per_day), "orders/day"),
@@ -222,8 +224,7 @@ class RiskEngine:
     def _context(self, request: OrderRequest, instrument: Instrument, limits: RiskLimits, exit: bool,
                  market_protection: Decimal | None) -> OrderContext:
         iid, venue = instrument.id, instrument.venue
-        same_side = sum((o.side.sign * o.leaves_quantity for o in self._orders.open_orders(venue, iid)
-                         if o.side is request.side), Decimal(0))
+        same_side = request.side.sign * self._orders.working_quantity(iid, request.side)
         return OrderContext(
             request=request, instrument=instrument, limits=limits, reference_price=self._market.last_price(iid),
             position=self._positions.position_quantity(iid), working_same_side=same_side,

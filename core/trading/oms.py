@@ -27,7 +27,7 @@ from typing import Any
 
 from core.bus import EventBus, Subscription
 from core.domain import (ClientOrderId, Fill, FillEvent, InstrumentId, Order, OrderRequest, OrderStatus, OrderUpdated,
-                         Venue, VenueOrderReport)
+                         Side, Venue, VenueOrderReport)
 from core.errors import OrderOutcomeUnknown, TransportError, ValidationError, VenueError
 from core.journal import Journal
 from core.venue import VenueClient
@@ -121,6 +121,14 @@ class OrderManager:
     def open_orders(self, venue: Venue | None = None, instrument_id: InstrumentId | None = None) -> list[Order]:
         """Working orders, optionally of one venue or instrument."""
         return self._orders.working(venue, instrument_id)
+
+    def working_quantity(self, instrument_id: InstrumentId, side: Side) -> Decimal:
+        """Leaves quantity of the working orders on one side of an instrument (a running total)."""
+        return self._orders.working_quantity(instrument_id, side)
+
+    def working_count(self, venue: Venue | None = None) -> int:
+        """How many orders are working (a running count)."""
+        return self._orders.working_count(venue)
 
     def is_unknown(self, client_order_id: str) -> bool:
         """True while an order's placement outcome is unknown (shown as such, never as rejected)."""

@@ -62,6 +62,13 @@ class Orders:
     def open_orders(self, venue: Venue | None = None, instrument_id: InstrumentId | None = None) -> list[Order]:
         return [o for o in self.working if instrument_id in (None, o.instrument_id)]
 
+    def working_quantity(self, instrument_id: InstrumentId, side: Side) -> Decimal:
+        return sum((o.leaves_quantity for o in self.working if o.instrument_id == instrument_id and o.side is side),
+                   Decimal(0))
+
+    def working_count(self, venue: Venue | None = None) -> int:
+        return len(self.working)
+
     def is_ready(self, venue: Venue) -> bool:
         return self.ready
 
