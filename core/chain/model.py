@@ -23,6 +23,7 @@ from core.instruments import InstrumentCatalog
 
 YearsToExpiry = Callable[[datetime], float]
 SIDE_FIELDS = ("ltp", "change", "bid", "ask", "volume", "oi", "oi_change", "iv", "delta", "gamma", "theta", "vega")
+_QUOTE_FIELDS, _GREEK_FIELDS = SIDE_FIELDS[:7], SIDE_FIELDS[7:]  # read from the ticks; computed
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,16 @@ class ChainSnapshot:
         return self.strikes < self.forward if right is OptionRight.CALL else self.strikes > self.forward
 
 
+@dataclass(frozen=True)
+class _Layout:
+    """The static part of one expiry's chain, valid while the catalog's derivatives list is `source`."""
+
+    source: list[Instrument]
+    strikes: np.ndarray  # every strike listed, ascending
+    contracts: tuple[list[Instrument | None], list[Instrument | None]]  # the call and the put of each strike
+    future: Instrument | None
+
+
 @dataclass
 class OptionChainModel:
     catalog: InstrumentCatalog
@@ -71,6 +82,7 @@ class OptionChainModel:
     strikes_each_side: int = 15
     rate: float = 0.065
     _oi_base: dict[InstrumentId, float] = field(default_factory=dict)
+    _layouts: dict[datetime, _Layout] = field(default_factory=dict)  # shared by replace() copies, as _oi_base is
 
     def expiries(self) -> list[datetime]:
         """Expiries listed for the underlying, nearest first."""
@@ -87,10 +99,10 @@ class OptionChainModel:
 
     def snapshot(self, expiry: datetime, ticks: dict[InstrumentId, Tick]) -> ChainSnapshot:
         """Compute the chain for an expiry from the latest ticks."""
-        contracts = self.contracts(expiry)
-        all_strikes = np.array(sorted({float(i.strike) for i in contracts if i.strike is not None}))
+        layout = self._layout(expiry)
+        all_strikes = layout.strikes
         spot = _price(ticks.get(self.spot_id))
-        future_inst = self.future_for(expiry)
+        future_inst = layout.future
         future = _price(ticks.get(future_inst.id)) if future_inst else float("nan")
         t = max(self.years_to_expiry(expiry), 1e-6)
         forward = future if not np.isnan(future) and future_inst is not None and future_inst.expiry == expiry else \
@@ -100,9 +112,7 @@ class OptionChainModel:
         centre = int(np.argmin(np.abs(all_strikes - forward))) if not np.isnan(forward) else len(all_strikes) // 2
         lo, hi = max(0, centre - self.strikes_each_side), min(len(all_strikes), centre + self.strikes_each_side + 1)
         strikes = all_strikes[lo:hi]
-        by_key = {(float(i.strike), i.right): i for i in contracts if i.strike is not None}  # type: ignore[arg-type]
-        calls = self._side(strikes, OptionRight.CALL, by_key, ticks, forward, t)
-        puts = self._side(strikes, OptionRight.PUT, by_key, ticks, forward, t)
+        calls, puts = self._sides(strikes, [side[lo:hi] for side in layout.contracts], ticks, forward, t)
         atm = centre - lo
         call_oi, put_oi = np.nansum(calls["oi"]), np.nansum(puts["oi"])
         atm_ivs = [v for v in (calls["iv"][atm], puts["iv"][atm]) if not np.isnan(v)] if len(strikes) else []
@@ -114,40 +124,64 @@ class OptionChainModel:
             atm_iv=float(np.mean(atm_ivs)) if atm_ivs else float("nan"),
         )
 
-    def _side(self, strikes: np.ndarray, right: OptionRight, by_key: dict[tuple[float, OptionRight], Instrument],
-              ticks: dict[InstrumentId, Tick], forward: float, t: float) -> ChainSide:
+    def _layout(self, expiry: datetime) -> _Layout:
+        """The expiry's strikes, contracts by (strike, right) and future, rebuilt only when the catalog's list
+        of derivatives on the underlying is a new one (it is replaced whenever instruments are added).
+        Listing and sorting them cost ~0.15 ms a snapshot, and the term structure takes one per expiry."""
+        source = self.catalog.derivatives(self.underlying)
+        layout = self._layouts.get(expiry)
+        if layout is None or layout.source is not source:
+            contracts = self.contracts(expiry)
+            strikes = sorted({float(i.strike) for i in contracts if i.strike is not None})
+            by_key = {(float(i.strike), i.right): i for i in contracts if i.strike is not None}  # type: ignore[arg-type]
+            layout = _Layout(source, np.array(strikes), ([by_key.get((k, OptionRight.CALL)) for k in strikes],
+                                                         [by_key.get((k, OptionRight.PUT)) for k in strikes]),
+                             self.future_for(expiry))
+            self._layouts[expiry] = layout
+        return layout
+
+    def _sides(self, strikes: np.ndarray, contracts: list[list[Instrument | None]], ticks: dict[InstrumentId, Tick],
+               forward: float, t: float) -> tuple[ChainSide, ChainSide]:
+        """Both sides, the calls' strikes then the puts' in one array, so that the IV solver and the Greeks run
+        once per snapshot rather than once per side: their cost is mostly per call, not per option (+-10
+        strikes: 1.2 -> 0.7 ms a snapshot). Every result is elementwise, so each side's is as computed alone."""
         n = len(strikes)
-        cols = {name: np.full(n, np.nan) for name in SIDE_FIELDS}
         ids: list[InstrumentId | None] = []
-        for k, strike in enumerate(strikes):
-            inst = by_key.get((strike, right))
-            ids.append(inst.id if inst else None)
-            tick = ticks.get(inst.id) if inst else None
-            if tick is None:
-                continue
-            cols["ltp"][k] = _f(tick.last_price)
-            cols["change"][k] = _f(tick.change)
-            cols["bid"][k] = _f(tick.bid)
-            cols["ask"][k] = _f(tick.ask)
-            cols["volume"][k] = _f(tick.volume)
-            oi = _f(tick.open_interest)
-            cols["oi"][k] = oi
-            if not np.isnan(oi):
-                base = self._oi_base.setdefault(inst.id, oi)  # type: ignore[union-attr]
-                cols["oi_change"][k] = oi - base
-        price = np.where(np.isnan(cols["bid"]) | np.isnan(cols["ask"]) | (cols["bid"] <= 0), cols["ltp"], (cols["bid"] + cols["ask"]) / 2)
-        is_call = right is OptionRight.CALL
+        rows: list[tuple[float, ...]] = []
+        nan = float("nan")
+        blank = (nan,) * len(_QUOTE_FIELDS)
+        oi_base = self._oi_base
+        for side in contracts:
+            for inst in side:
+                iid = inst.id if inst else None
+                ids.append(iid)
+                tick = ticks.get(iid) if iid else None
+                if tick is None:
+                    rows.append(blank)
+                    continue
+                oi = _f(tick.open_interest)
+                rows.append((_f(tick.last_price), _f(tick.change), _f(tick.bid), _f(tick.ask), _f(tick.volume), oi,
+                             nan if oi != oi else oi - oi_base.setdefault(iid, oi)))  # type: ignore[arg-type]
+        quotes = np.array(rows, dtype=float).reshape(2 * n, len(_QUOTE_FIELDS)).T.copy()
+        cols = {name: quotes[j] for j, name in enumerate(_QUOTE_FIELDS)}
+        ltp, bid, ask = cols["ltp"], cols["bid"], cols["ask"]
+        price = np.where(np.isnan(bid) | np.isnan(ask) | (bid <= 0), ltp, (bid + ask) / 2)
+        for name in _GREEK_FIELDS:
+            cols[name] = np.full(2 * n, np.nan)
         if not np.isnan(forward) and n:
+            is_call = np.repeat(np.array([True, False]), n)
+            both = np.concatenate((strikes, strikes))
             with np.errstate(all="ignore"):
-                iv = options.implied_vol("black76", is_call, price, forward, strikes, t, rate=self.rate)
-                g = options.greeks("black76", is_call, forward, strikes, t, np.where(np.isnan(iv), 0.2, iv), rate=self.rate)
+                iv = options.implied_vol("black76", is_call, price, forward, both, t, rate=self.rate)
+                g = options.greeks("black76", is_call, forward, both, t, np.where(np.isnan(iv), 0.2, iv), rate=self.rate)
             has_iv = ~np.isnan(iv)
             cols["iv"] = np.asarray(iv, dtype=float)
             cols["delta"] = np.where(has_iv, g["delta"], np.nan)
             cols["gamma"] = np.where(has_iv, g["gamma"], np.nan)
             cols["theta"] = np.where(has_iv, options.theta_per_day(g["theta"]), np.nan)
             cols["vega"] = np.where(has_iv, options.vega_per_pct(g["vega"]), np.nan)
-        return ChainSide(tuple(ids), cols)
+        return tuple(ChainSide(tuple(ids[s * n:(s + 1) * n]), {name: cols[name][s * n:(s + 1) * n] for name in SIDE_FIELDS})
+                     for s in range(2))  # type: ignore[return-value]
 
 
 def max_pain(strikes: np.ndarray, call_oi: np.ndarray, put_oi: np.ndarray) -> float:

@@ -4,17 +4,19 @@ import asyncio
 from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal as D
+from math import isnan
 from typing import Any
 
 import numpy as np
 import pytest
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QStyledItemDelegate
 from pytestqt.qtbot import QtBot
 
 from core import options
 from core.bus import EventBus
 from core.chain.margin import BasketMargin, MarginLeg
-from core.chain.model import OptionChainModel
+from core.chain.model import ChainSnapshot, OptionChainModel
 from core.chain.payoff import Template
 from core.domain import (ClientOrderId, Instrument, InstrumentId, InstrumentKind, OptionRight, Order, OrderRequest, Side, Tick,
                          Venue)
@@ -23,7 +25,9 @@ from core.instruments import InstrumentCatalog
 from core.marketdata.state import MarketState
 from widgets.chain.builder import StrategyBuilder
 from widgets.chain.panel import OptionChainPanel
-from widgets.style import load_theme
+from widgets.cell_paint import CellLook
+from widgets.chain.table_model import COMPACT, STRIKE_BG, indian_compact
+from widgets.style import ATM_BG, DOWN, ITM_BG, UP, load_theme
 
 Z = Venue.ZERODHA
 EXPIRY = datetime(2025, 12, 30, 15, 30)
@@ -102,6 +106,66 @@ def test_chain_table_repaints_only_the_cells_whose_look_changed(qtbot: QtBot, ri
     fresh.set_snapshot(panel.snapshot)  # type: ignore[arg-type]
     cells = [(r, c) for r in range(fresh.rowCount()) for c in range(fresh.columnCount())]
     assert [panel.model.look(r, c) for r, c in cells] == [fresh.look(r, c) for r, c in cells]
+
+
+def reference_look(snap: ChainSnapshot, spec: tuple[OptionRight | None, str, str, int], row: int) -> CellLook:
+    """One cell formatted on its own from the snapshot: the model's cached looks must equal it."""
+    right, field, _, decimals = spec
+    atm = row == snap.atm_index
+    if right is None:
+        return CellLook(f"{snap.strikes[row]:,.0f}", Qt.AlignmentFlag.AlignCenter, ATM_BG if atm else STRIKE_BG, None, True)
+    value = float((snap.calls if right is OptionRight.CALL else snap.puts)[field][row])
+    if isnan(value):
+        text = "–" if field in ("ltp", "bid", "ask") else ""
+    elif field in COMPACT:
+        text = indian_compact(value, signed=field == "oi_change")
+    else:
+        text = f"{value * (100 if field == 'iv' else 1):{'+' if field == 'change' else ''},.{decimals}f}"
+    itm = snap.strikes[row] < snap.forward if right is OptionRight.CALL else snap.strikes[row] > snap.forward
+    colour = None if field not in ("change", "oi_change") or isnan(value) or value == 0 else UP if value > 0 else DOWN
+    return CellLook(text, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, ATM_BG if atm else ITM_BG if itm else None,
+                    colour, atm)
+
+
+def test_chain_table_looks_and_repaints_follow_random_moves_exactly(qtbot: QtBot, rig: Any) -> None:
+    """After each random move (quotes, missing quotes, OI, the spot moving or missing, which moves the ITM shading
+    and the ATM row) every cached look is what reference_look formats from the snapshot, and the dataChanged rectangles
+    cover exactly the cells whose look changed."""
+    _, market, _ = rig
+    panel = shown_chain(qtbot, rig)
+    model = panel.model
+    rng = np.random.default_rng(3)
+    rects: list[tuple[int, int, int, int]] = []
+    model.dataChanged.connect(lambda a, b, *_: rects.append((a.row(), a.column(), b.row(), b.column())))
+    options_ids = [iid for iid in market.ticks if iid != SPOT]
+    for _ in range(60):
+        before = {(r, c): model.look(r, c) for r in range(model.rowCount()) for c in range(model.columnCount())}
+        old = model.snapshot
+        for iid in rng.choice(len(options_ids), 8, replace=False):
+            tick = market.ticks.get(options_ids[iid])
+            if tick is None or rng.random() < 0.1:
+                market.ticks[options_ids[iid]] = Tick(options_ids[iid], 1, last_price=D(str(round(rng.uniform(1, 400), 1))))
+            elif rng.random() < 0.1:
+                del market.ticks[options_ids[iid]]
+            else:
+                step = D(str(round(float(rng.normal(0, 2)), 1)))
+                market.ticks[options_ids[iid]] = Tick(tick.instrument_id, 1, last_price=tick.last_price, bid=(tick.bid or D(1)) + step,
+                                                      ask=(tick.ask or D(2)) + step, open_interest=D(int(rng.integers(900, 1100))))
+        spot = D(str(round(25000 + float(rng.normal(0, 20)), 1)))  # moves the shading and now and then the ATM row
+        if rng.random() < 0.15:
+            market.ticks.pop(SPOT, None)  # no forward: no strike shaded ITM, the middle strike marked ATM
+        else:
+            market.ticks[SPOT] = Tick(SPOT, 1, last_price=spot)
+        rects.clear()
+        panel.refresh()
+        snap = model.snapshot
+        assert snap is not None
+        cells = [(r, c) for r in range(len(snap.strikes)) for c in range(len(model.column_specs))]
+        assert [model.look(r, c) for r, c in cells] == [reference_look(snap, model.column_specs[c], r) for r, c in cells]
+        if old is not None and np.array_equal(old.strikes, snap.strikes):
+            covered = [(r, c) for r0, c0, r1, c1 in rects for r in range(r0, r1 + 1) for c in range(c0, c1 + 1)]
+            assert len(covered) == len(set(covered))  # no cell twice
+            assert set(covered) == {cell for cell in cells if model.look(*cell) != before[cell]}
 
 
 def test_look_delegate_paints_the_chain_as_the_standard_delegate_does(qtbot: QtBot, rig: Any) -> None:

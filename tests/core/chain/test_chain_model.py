@@ -104,3 +104,28 @@ def test_position_greeks_from_the_market() -> None:
     g = fn(call)
     assert g is not None and 0.45 < g.delta < 0.6 and g.theta < 0 and g.vega > 0
     assert fn(model.catalog.get(FUT)) is None  # not an option
+
+
+def test_both_sides_priced_together_match_each_side_priced_alone() -> None:
+    model, ticks = build()
+    snap = model.snapshot(EXPIRY, ticks)
+    for side, is_call in ((snap.calls, True), (snap.puts, False)):
+        bid, ask = side["bid"], side["ask"]
+        price = np.where(np.isnan(bid) | np.isnan(ask) | (bid <= 0), side["ltp"], (bid + ask) / 2)
+        iv = options.implied_vol("black76", is_call, price, snap.forward, snap.strikes, snap.t_years, rate=0.0)
+        g = options.greeks("black76", is_call, snap.forward, snap.strikes, snap.t_years, iv, rate=0.0)
+        assert np.array_equal(side["iv"], iv) and np.array_equal(side["delta"], g["delta"])  # bit for bit
+        assert np.array_equal(side["theta"], options.theta_per_day(g["theta"]))
+
+
+def test_strikes_listed_later_appear_in_the_chain() -> None:
+    model, ticks = build()
+    assert 25550 not in model.snapshot(EXPIRY, ticks).strikes
+    model.strikes_each_side = 50
+    iid = InstrumentId(Z, "NIFTY25DEC25550CE")
+    model.catalog.add([Instrument(iid, InstrumentKind.OPTION, "NFO", D("0.05"), D("75"), expiry=EXPIRY, strike=D(25550),
+                                  right=OptionRight.CALL, underlying="NIFTY")])
+    ticks[iid] = Tick(iid, 0, last_price=D("3.5"))
+    snap = model.snapshot(EXPIRY, ticks)
+    assert snap.strikes[-1] == 25550 and snap.calls.ids[-1] == iid and snap.puts.ids[-1] is None
+    assert snap.calls["ltp"][-1] == 3.5 and np.isnan(snap.puts["ltp"][-1])
