@@ -24,6 +24,7 @@ from core.chain.payoff import UNLIMITED, Leg, Template, net_greeks, payoff_at_ex
 from core.domain import InstrumentId, OptionRight, OrderRequest, OrderType, Side
 from core.instruments import InstrumentCatalog
 from widgets.order_entry import OrderEntry, run_async
+from widgets.plot_grid import show_grid
 from widgets.style import ACCENT, BUY, MUTED, SELL, mono_font
 
 log = logging.getLogger(__name__)
@@ -71,7 +72,7 @@ class StrategyBuilder(QWidget):
         self.summary.setFont(mono_font(9))
         self.summary.setWordWrap(True)
         self.plot = pg.PlotWidget()
-        self.plot.showGrid(x=True, y=True, alpha=0.2)
+        show_grid(self.plot, 0.2)
         self.plot.setLabel("left", "P&L")
         self.plot.setLabel("bottom", "Underlying at expiry")
         self.plot.addLegend(offset=(10, 5))

@@ -24,6 +24,7 @@ from core.marketdata.state import MarketState
 from widgets.cell_paint import LookDelegate
 from widgets.frame_timer import screen_timer
 from widgets.live_label import LiveLabel
+from widgets.plot_grid import show_grid
 from widgets.style import BUY, SELL, mono_font
 
 from .table_model import DEFAULT_HIDDEN, ChainTableModel
@@ -75,7 +76,7 @@ class OptionChainPanel(QWidget):
         self.smile = pg.PlotWidget()
         self.smile.setMinimumSize(120, 90)
         self.smile.setMaximumHeight(150)
-        self.smile.showGrid(x=True, y=True, alpha=0.2)
+        show_grid(self.smile, 0.2)
         self.smile.setLabel("left", "IV %")
         self.smile.setLabel("bottom", "Strike")
         self.smile.addLegend(offset=(10, 5))
@@ -84,7 +85,7 @@ class OptionChainPanel(QWidget):
         self.term = pg.PlotWidget()
         self.term.setMinimumSize(120, 90)
         self.term.setMaximumHeight(150)
-        self.term.showGrid(x=True, y=True, alpha=0.2)
+        show_grid(self.term, 0.2)
         self.term.setLabel("left", "ATM IV %")
         self.term.setLabel("bottom", "Days to expiry")
         self.term_curve = self.term.plot([], [], pen=pg.mkPen("#2f81f7", width=2), symbol="o", symbolSize=6)

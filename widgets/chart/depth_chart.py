@@ -18,6 +18,7 @@ from core.domain import InstrumentId, PriceLevel
 from core.marketdata.book import BookView
 from core.marketdata.state import MarketState
 from widgets.frame_timer import screen_timer
+from widgets.plot_grid import show_grid
 from widgets.style import BUY, MUTED, SELL, mono_font
 
 
@@ -56,7 +57,7 @@ class DepthChart(QWidget):
         self.plot = pg.PlotWidget()
         self.plot.setMenuEnabled(False)
         self.plot.hideButtons()
-        self.plot.showGrid(x=True, y=True, alpha=0.12)
+        show_grid(self.plot, 0.12)
         self.plot.getPlotItem().hideAxis("left")
         self.plot.getPlotItem().showAxis("right")
         self.plot.getViewBox().setMouseEnabled(x=True, y=False)

@@ -9,6 +9,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
 
+from widgets.plot_grid import show_grid
 from widgets.style import MUTED, mono_font
 
 from .candles import HistogramItem, LineItem
@@ -31,7 +32,7 @@ def make_pane(tz: tzinfo, height: int | None = None) -> pg.PlotItem:
         plot.getAxis(name).setTextPen(pg.mkPen("#aab2bd"))
         plot.getAxis(name).setPen(pg.mkPen("#3a414b"))
         plot.getAxis(name).enableAutoSIPrefix(False)  # prices read as prices; and no label re-layout per range change
-    plot.showGrid(x=True, y=True, alpha=0.12)
+    show_grid(plot, 0.12)
     plot.setMenuEnabled(False)
     plot.hideButtons()
     vb = plot.getViewBox()
