@@ -1,11 +1,13 @@
 """The SQLite journal: what the OMS intends, what the venue said, and every fill, in WAL mode.
 
-Durability: an order intent is committed before the connector is called, so a crash of the terminal can
-never leave a venue order without its journal row. Every commit is synchronous=NORMAL (in the WAL, safe
-from a process crash); within about 2 ms of an intent's commit, WalSync fsyncs the WAL on a worker thread
-while the order is on its way, which also puts every earlier commit on the disk. A power cut in that
-window can lose only what reconciliation fetches back from the venue. kv entries written with
-durable=True (the kill switch, the id epoch) are fsynced before put() returns.
+Durability: an order intent is written to the intent log (core.journal.intent_log: one write(), in the
+OS page cache) before the connector is called, so a crash of the terminal can never leave a venue order
+without its journal row: the rows are inserted once the request is on its way (flush_intents), before
+any other journal call, or, after a crash, when the journal is next opened. Every commit is
+synchronous=NORMAL (in the WAL, safe from a process crash); within about 5 ms WalSync fsyncs the intent
+log and the WAL on a worker thread while the order is on its way. A power cut in that window can lose
+only what reconciliation fetches back from the venue. kv entries written with durable=True (the kill
+switch, the id epoch) are fsynced before put() returns.
 
 Threading: one connection, used on the loop thread only; the WAL fsync and the checkpoints run on
 WalSync's thread (with its own connection). Writes are small single transactions (tens of microseconds).
@@ -29,6 +31,7 @@ from core.security.redaction import redact_value
 
 from .cache import MarketCache
 from .codec import dec, dumps, request_from_dict, request_to_dict, undec
+from .intent_log import IntentLog, IntentRows
 from .schema import SCHEMA, append_only_triggers
 from .wal_sync import CHECKPOINT_BYTES, WalSync
 
@@ -41,6 +44,11 @@ SELECT i.client_order_id, i.request, i.extra, i.created_ns, e.status, e.venue_or
 FROM order_intents i
 JOIN order_events e ON e.seq = (SELECT MAX(seq) FROM order_events WHERE client_order_id = i.client_order_id)
 """
+_INSERT_INTENT = ("INSERT OR IGNORE INTO order_intents(client_order_id, venue, instrument, request, extra, created_ns) "
+                  "VALUES (?, ?, ?, ?, ?, ?)")
+_INSERT_EVENT = ("INSERT INTO order_events(client_order_id, kind, status, venue_order_id, filled_quantity, average_price, "
+                 "price, quantity, trigger_price, reason, venue_seq, ts_ns) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+INTENT_LOG_LIMIT = 1 << 20  # bytes (~3,000 intents): then the log is emptied once its rows are on the disk
 _FILL_COLUMNS = ("venue, trade_id, client_order_id, venue_order_id, instrument, side, quantity, price, fee, "
                  "fee_currency, product, is_maker, ts_ns")
 
@@ -61,7 +69,11 @@ class Journal:
         self.path = path
         self._clock_ns = clock_ns
         self.cache = MarketCache(connection, clock_ns)
-        self.wal_sync = WalSync(path)
+        self._pending: list[IntentRows] = []  # written to the intent log, not yet inserted
+        self._intent_ids: set[str] = set()  # every intent recorded through this journal
+        self.intent_log = IntentLog(path.with_name(path.name + "-intents"))
+        self._recover_intents()
+        self.wal_sync = WalSync(path, companions=(self.intent_log.path,))
 
     @classmethod
     def open(cls, path: str | Path, clock_ns: Callable[[], int] = time.time_ns) -> "Journal":
@@ -78,11 +90,14 @@ class Journal:
         return cls(db, path, clock_ns)
 
     def close(self) -> None:
-        """Put the WAL on the disk and close the connection (idempotent)."""
+        """Insert the pending intents, put the WAL on the disk and close the connection (idempotent)."""
         try:
+            self.flush_intents()
             self.wal_sync.close()
-        except OSError:
+            self.intent_log.clear()  # every intent in it is now in the database, on the disk
+        except (OSError, sqlite3.Error):
             log.exception("syncing the journal on close failed")
+        self.intent_log.close()
         try:
             self._db.close()
         except sqlite3.Error:
@@ -90,6 +105,8 @@ class Journal:
 
     @contextmanager
     def _tx(self, durable: bool = False) -> Iterator[sqlite3.Connection]:
+        if self._pending:
+            self.flush_intents()  # an intent's rows come before anything written after it
         if durable:
             self._db.execute("PRAGMA synchronous=FULL")
         try:
@@ -137,31 +154,65 @@ class Journal:
     # orders
 
     def record_intent(self, order: Order) -> None:
-        """Commit a new order before anything is sent, and have it fsynced soon, off this thread.
+        """Write a new order to the intent log before anything is sent; have it fsynced soon, off this thread.
 
-        A second intent for the same id raises.
+        Its rows are inserted by flush_intents(), which the OMS calls once the request is on its way, and
+        which any other write or order query runs first. A second intent for an id this journal has
+        recorded raises sqlite3.IntegrityError; ids of earlier runs are the id generator's to keep unique
+        (one there would be ignored, and logged, when inserted).
         """
-        venue = order.instrument_id.venue.value
-        with self._tx() as db:
-            db.execute("INSERT INTO order_intents(client_order_id, venue, instrument, request, extra, created_ns) "
-                       "VALUES (?, ?, ?, ?, ?, ?)",
-                       (order.client_order_id, venue, str(order.instrument_id), dumps(request_to_dict(order.request)),
-                        dumps(order.extra), order.created_ns))
-            self._insert_event(db, order, "intent")
+        cid = order.client_order_id
+        if cid in self._intent_ids:
+            raise sqlite3.IntegrityError(f"UNIQUE constraint failed: order_intents.client_order_id ({cid})")
+        rows = ((cid, order.instrument_id.venue.value, str(order.instrument_id), dumps(request_to_dict(order.request)),
+                 dumps(order.extra), order.created_ns), self._event_row(order, "intent"))
+        self.intent_log.append(rows)
+        self._intent_ids.add(cid)
+        self._pending.append(rows)
         self.wal_sync.request()
+
+    def flush_intents(self) -> None:
+        """Insert the intents written since the last flush (a no-op when there are none)."""
+        pending, self._pending = self._pending, []
+        if pending:
+            try:
+                self._insert_intents(pending)
+            except BaseException:
+                self._pending = pending + self._pending  # still in the log; tried again by the next call
+                raise
+        if self.intent_log.size > INTENT_LOG_LIMIT:
+            self.wal_sync.flush()  # their rows on the disk: the log is no longer needed for them
+            self.intent_log.clear()
+
+    def _insert_intents(self, records: list[IntentRows], recovering: bool = False) -> int:
+        """Insert intents and their first events; return how many were new. One already in the database is
+        left as it is (after a crash: an intent recovered before; otherwise an id reused across runs, logged)."""
+        inserted = 0
+        with self._tx(durable=recovering) as db:
+            for intent, event in records:
+                if db.execute(_INSERT_INTENT, intent).rowcount:
+                    db.execute(_INSERT_EVENT, event)
+                    inserted += 1
+                elif not recovering:
+                    log.critical("order intent %s was already journaled by an earlier run; its id was reused", intent[0])
+        return inserted
+
+    def _recover_intents(self) -> None:
+        """Insert the intents a crash left in the log only, fsync them, then empty the log."""
+        records = self.intent_log.read()
+        if records and (inserted := self._insert_intents(records, recovering=True)):
+            log.warning("journal: %d order intent(s) recovered from %s", inserted, self.intent_log.path)
+        self.intent_log.clear()
 
     def record_update(self, order: Order, kind: str) -> None:
         """Append the order's new state (after a report, fill, request or reconciliation)."""
         with self._tx() as db:
-            self._insert_event(db, order, kind)
+            db.execute(_INSERT_EVENT, self._event_row(order, kind))
 
-    def _insert_event(self, db: sqlite3.Connection, order: Order, kind: str) -> None:
-        db.execute("INSERT INTO order_events(client_order_id, kind, status, venue_order_id, filled_quantity, "
-                   "average_price, price, quantity, trigger_price, reason, venue_seq, ts_ns) "
-                   "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                   (order.client_order_id, kind, order.status.value, order.venue_order_id, str(order.filled_quantity),
-                    dec(order.average_price), dec(order.price), dec(order.quantity), dec(order.trigger_price),
-                    order.reject_reason, order.venue_seq, order.updated_ns or self._clock_ns()))
+    def _event_row(self, order: Order, kind: str) -> tuple[Any, ...]:
+        return (order.client_order_id, kind, order.status.value, order.venue_order_id, str(order.filled_quantity),
+                dec(order.average_price), dec(order.price), dec(order.quantity), dec(order.trigger_price),
+                order.reject_reason, order.venue_seq, order.updated_ns or self._clock_ns())
 
     def link_venue_order(self, venue: Venue, venue_order_id: str, client_order_id: ClientOrderId) -> ClientOrderId:
         """Link a venue order id to our id, once; return the id it is linked to (an earlier link wins)."""
@@ -203,6 +254,8 @@ class Journal:
         return self.orders_between(int(start.timestamp()) * 10**9, int(end.timestamp()) * 10**9)
 
     def _orders(self, where: str, params: tuple[Any, ...]) -> list[Order]:
+        if self._pending:
+            self.flush_intents()
         rows = self._db.execute(f"{_ORDER_SELECT} {where} ORDER BY i.seq", params).fetchall()
         return [_order_from_row(row) for row in rows]
 

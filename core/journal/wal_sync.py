@@ -1,8 +1,9 @@
 """The journal's disk work on a worker thread: fsync of the write-ahead log, and checkpoints.
 
-An order intent is committed (synchronous=NORMAL: in the WAL, in the OS page cache) before its request is
-sent, which a crash of the terminal cannot undo. What a power cut could still take is the part of the WAL
-not yet on the disk; WalSync puts it there on its own thread while the request is on its way. The window
+An order intent is written to the journal's intent log (in the OS page cache) before its request is sent,
+which a crash of the terminal cannot undo; every commit is synchronous=NORMAL (in the WAL, in the page
+cache). What a power cut could still take is the part of those files not yet on the disk; WalSync puts it
+there on its own thread while the request is on its way. The window
 a power cut could hit is at most one poll interval plus the fsync (about 2.3 ms here); what it loses is
 found again by reconciliation, which reports the venue's order as one unknown to the journal and adopts
 the position.
@@ -38,16 +39,18 @@ class WalSync:
     Call request() after a commit that must reach the disk soon; flush() to put it there now.
     """
 
-    def __init__(self, db_path: Path, interval_s: float = SYNC_INTERVAL_S, checkpoint_bytes: int = CHECKPOINT_BYTES) -> None:
+    def __init__(self, db_path: Path, interval_s: float = SYNC_INTERVAL_S, checkpoint_bytes: int = CHECKPOINT_BYTES,
+                 companions: tuple[Path, ...] = ()) -> None:
         self.db_path = db_path
         self.path = db_path.with_name(db_path.name + "-wal")
+        self.companions = companions  # files fsynced with the WAL (the journal's intent log)
         self.interval_s = interval_s
         self.checkpoint_bytes = checkpoint_bytes
         self.fsyncs = 0
         self.checkpoints = 0
         self._requested = 0  # bumped by request(); an int increment needs no lock under the GIL
         self._synced = 0  # the request count covered by the last fsync
-        self._fd: int | None = None
+        self._fds: list[int] = []  # the WAL's, then the companions'
         self._sync_lock = threading.Lock()  # one fsync at a time (the worker's, or a caller's flush)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="journal-fsync", daemon=True)
@@ -69,9 +72,9 @@ class WalSync:
         self._thread.join()
         if self._requested != self._synced:
             self._sync(self._requested)
-        if self._fd is not None:
-            os.close(self._fd)
-            self._fd = None
+        for fd in self._fds:
+            os.close(fd)
+        self._fds = []
 
     def _run(self) -> None:
         checkpointer: sqlite3.Connection | None = None
@@ -103,9 +106,10 @@ class WalSync:
     def _sync(self, target: int) -> None:
         with self._sync_lock:
             try:
-                if self._fd is None:
-                    self._fd = os.open(self.path, os.O_RDWR)  # Windows' fsync needs a writable handle
-                os.fsync(self._fd)
+                if not self._fds:  # Windows' fsync needs a writable handle
+                    self._fds = [os.open(path, os.O_RDWR) for path in (self.path, *self.companions)]
+                for fd in self._fds:
+                    os.fsync(fd)
             except OSError:
                 log.critical("fsync of the journal's WAL %s failed: the last orders may not survive a power cut",
                              self.path, exc_info=True)

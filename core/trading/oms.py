@@ -1,8 +1,8 @@
 """The order management system: ids, the journal-before-send path, and the order state machine.
 
-Every order is journaled before its connector is called (the commit survives a crash; its fsync runs on
-a worker thread while the order travels, see core.journal.wal_sync), then sent from a task so the caller
-gets the live order at once. Venue updates (the place/cancel/modify answers, VenueOrderReport and
+Every order is journaled before its connector is called (its intent is written to the journal's intent
+log, which survives a crash; its rows are inserted, and everything fsynced on a worker thread, while the
+order travels: see core.journal.journal), then sent from a task so the caller gets the live order at once. Venue updates (the place/cancel/modify answers, VenueOrderReport and
 FillEvent from the bus, query answers) go through core.trading.state, so they may arrive late, twice or
 out of order. New fills are journaled once per trade id and published as FillApplied for the portfolio.
 
@@ -175,6 +175,7 @@ class OrderManager:
         self._orders.remember(order)
         self._sending.add(cid)
         self._spawn(self._send(cid, client))  # first in the loop's queue: ahead of the tasks subscribers start
+        asyncio.get_running_loop().call_soon(self._flush_intents)  # after the send task's first step
         self._bus.publish(OrderUpdated(order, None))
         return order
 
@@ -373,6 +374,12 @@ class OrderManager:
             if cid not in self._sending and cid not in self._unknown and order.venue_order_id:
                 self._cancel_wanted.discard(cid)
                 self._spawn(self._send_cancel(cid))
+
+    def _flush_intents(self) -> None:
+        try:
+            self._journal.flush_intents()
+        except (sqlite3.Error, OSError):
+            log.exception("inserting order intents into the journal failed; they stay in its intent log")
 
     def _spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
         task = asyncio.get_running_loop().create_task(coro)

@@ -97,23 +97,22 @@ def test_flush_fsyncs_on_the_callers_thread_at_once(db_path: Path, disk: SlowDis
     assert sync.fsyncs == 1  # the flush covered the request: close had nothing left to do
 
 
-def test_each_order_intent_is_fsynced_after_its_commit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    seen: list[int] = []
+def test_each_order_intent_is_fsynced_with_the_wal_after_it_is_written(tmp_path: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    synced: list[tuple[str, list[str]]] = []  # (file, the intent ids in the intent log) at each fsync
     journal = Journal.open(tmp_path / "journal.db", clock_ns=lambda: NOON_NS)
     real_fsync = os.fsync
 
     def fsync(fd: int) -> None:
-        # what another reader sees when the fsync starts: the intent is already committed
-        reader = sqlite3.connect(tmp_path / "journal.db")
-        seen.append(reader.execute("SELECT count(*) FROM order_intents").fetchone()[0])
-        reader.close()
+        synced.append((os.path.basename(os.readlink(f"/proc/self/fd/{fd}")),
+                       [intent[0] for intent, _ in journal.intent_log.read()]))
         real_fsync(fd)
 
     monkeypatch.setattr(wal_sync_module.os, "fsync", fsync)
     try:
         journal.record_intent(Order(ClientOrderId("W1"), REQUEST, created_ns=NOON_NS, updated_ns=NOON_NS))
         wait_until(lambda: journal.wal_sync.fsyncs >= 1)
-        assert seen[0] == 1
+        assert synced == [("journal.db-wal", ["W1"]), ("journal.db-intents", ["W1"])]
     finally:
         journal.close()
 
@@ -127,6 +126,7 @@ def test_checkpoints_run_on_the_worker_and_not_in_the_journals_commits(tmp_path:
         schema_only = journal.path.stat().st_size
         for i in range(300):  # about 2,000 WAL pages: SQLite's own rule would have checkpointed twice
             journal.record_intent(Order(ClientOrderId(f"C{i}"), REQUEST, created_ns=NOON_NS, updated_ns=NOON_NS))
+            journal.flush_intents()  # as the OMS does once each request is on its way
         assert journal.path.stat().st_size == schema_only  # the commits left everything in the WAL
         assert sync.wal_size() > sync.checkpoint_bytes  # past the size at which the worker would copy it back
         sync.close()

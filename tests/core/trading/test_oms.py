@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
@@ -33,17 +34,24 @@ def status(env: Env, cid: str) -> OrderStatus:
 
 async def test_the_intent_is_journaled_before_the_connector_is_called(env: Env) -> None:
     venue = binance(env)
-    seen: list[Order | None] = []
+    journal = env.stack.journal
+    seen: list[list[str]] = []
     original = venue.place_order
 
     async def spy(order: Order):  # type: ignore[no-untyped-def]
-        seen.append(env.stack.journal.order(order.client_order_id))
+        seen.append([intent[0] for intent, _ in journal.intent_log.read()])  # the file, as a crash would leave it
         return await original(order)
 
     venue.place_order = spy  # type: ignore[method-assign]
     order = env.oms.submit(request())
     await env.settle()
-    assert seen[0] is not None and seen[0].status is S.PENDING_NEW
+    assert seen == [[order.client_order_id]]
+    reader = sqlite3.connect(journal.path)  # the rows followed once the request was on its way
+    try:
+        assert reader.execute("SELECT client_order_id FROM order_intents").fetchall() == [(order.client_order_id,)]
+    finally:
+        reader.close()
+    assert journal.order(order.client_order_id).status is S.OPEN  # type: ignore[union-attr]
     assert KITE_TAG.fullmatch(order.client_order_id) and BINANCE_CLIENT_ID.fullmatch(order.client_order_id)
 
 
