@@ -25,22 +25,38 @@ def check_period(period: int, name: str = "period") -> None:
         raise ValueError(f"{name} must be a positive integer, got {period!r}")
 
 
+SCIPY_FROM = 50_000  # values: shorter series run the recursion in Python (~6 ms at this length)
+
+
 def ewm(values: np.ndarray, period: int, alpha: float) -> np.ndarray:
     """Exponential filter y = alpha*x + (1-alpha)*y[-1], seeded with the mean of the first `period` values.
 
-    The first period-1 outputs are NaN. scipy's lfilter runs the recursion with the same arithmetic as
-    the live state, so the two agree to the last bit.
+    The first period-1 outputs are NaN. Both ways of running the recursion use the live state's arithmetic
+    (alpha*x + beta*y, in that order), so batch and live agree to the last bit: a Python loop for series
+    shorter than SCIPY_FROM, else scipy's lfilter. Importing scipy.signal takes 0.6 s; the loop spares the
+    terminal that freeze when it opens its first chart (a few thousand bars).
     """
     out = np.full(len(values), np.nan)
     if len(values) < period:
         return out
     seed = math.fsum(values[:period].tolist()) / period
     out[period - 1] = seed
-    if len(values) > period:
-        from scipy.signal import lfilter  # imported on first use: scipy.signal costs ~1 s at terminal start-up
+    tail = values[period:]
+    if len(tail) >= SCIPY_FROM:
+        from scipy.signal import lfilter
 
-        beta = 1.0 - alpha
-        out[period:] = lfilter([alpha], [1.0, -beta], values[period:], zi=[beta * seed])[0]
+        out[period:] = lfilter([alpha], [1.0, -(1.0 - alpha)], tail, zi=[(1.0 - alpha) * seed])[0]
+    elif len(tail):
+        out[period:] = _recursion(tail, alpha, seed)
+    return out
+
+
+def _recursion(values: np.ndarray, alpha: float, seed: float) -> list[float]:
+    beta, y, out = 1.0 - alpha, seed, []
+    append = out.append
+    for x in values.tolist():
+        y = alpha * x + beta * y
+        append(y)
     return out
 
 

@@ -5,8 +5,12 @@ import inspect
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import core.indicators as package
+from core.indicators import _base as indicators_base
+from core.indicators._base import ewm
 from core.indicators import (
     atr, bollinger, ema, macd, rsi, session_starts, sma, stochastic, supertrend, true_range, vwap, wma,
 )
@@ -142,3 +146,14 @@ def test_all_lists_exactly_the_public_names() -> None:
     public = {name for name in dir(package) if not name.startswith("_") and name != "annotations"
               and not inspect.ismodule(getattr(package, name))}
     assert set(package.__all__) == public
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.floats(-1e6, 1e6, allow_nan=False), min_size=2, max_size=300), st.integers(1, 10),
+       st.floats(1e-4, 1.0))
+def test_the_python_and_the_scipy_recursions_agree_to_the_last_bit(values: list[float], period: int, alpha: float) -> None:
+    series = np.array(values)
+    short = ewm(series, period, alpha)  # below SCIPY_FROM: the Python loop
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(indicators_base, "SCIPY_FROM", 1)
+        assert np.array_equal(ewm(series, period, alpha), short, equal_nan=True)
