@@ -127,7 +127,8 @@ class VolumeItem(_TwoColourItem):
 
 
 class LineItem(WindowedItem):
-    """A float column (an indicator) as a line over x = row index; NaN breaks the line.
+    """A float column (an indicator) as a line over x = row index; NaN breaks the line, and so does a
+    non-zero in `breaks` (the rows that open a session, for a line that restarts there, as VWAP does).
 
     Zoomed out, each pixel column is drawn as a vertical segment from its smallest to its largest value.
     """
@@ -135,6 +136,7 @@ class LineItem(WindowedItem):
     def __init__(self, values: np.ndarray, color: QColor, width: float = 1.2, lod: bool = True) -> None:
         super().__init__(lod)
         self.values = values
+        self.breaks: np.ndarray | None = None  # as long as values
         self.pen = cosmetic_pen(color, width)
         self._path = QPainterPath()
 
@@ -151,7 +153,14 @@ class LineItem(WindowedItem):
     def _build(self, start: int, stop: int, bucket: int) -> None:
         if bucket == 1:
             x = np.arange(start, stop, dtype=np.float64)
-            self._path = pg.arrayToQPath(x, self.values[start:stop], connect="finite")
+            y = self.values[start:stop]
+            if self.breaks is None:
+                self._path = pg.arrayToQPath(x, y, connect="finite")
+                return
+            finite = np.isfinite(y)
+            connect = finite.copy()  # connect[i]: a stroke from row i to row i + 1
+            connect[:-1] &= finite[1:] & (self.breaks[start + 1:stop] == 0)
+            self._path = pg.arrayToQPath(x, np.where(finite, y, 0.0), connect=connect)
             return
         g, low, high = aggregate_envelope(self.values, start, stop, bucket)
         keep = np.isfinite(low)

@@ -93,6 +93,7 @@ class StudyView:
             else:
                 layer = Layer(LineItem(column.values, style.qcolor), LineItem(column.values, style.qcolor, lod=False), 2)
             self.layers.append(layer)
+        self._point_breaks()
         for item in self._all_items():
             plot.addItem(item, ignoreBounds=True)
 
@@ -105,6 +106,15 @@ class StudyView:
         for layer, column in zip(self.layers, self.study.columns):
             for item in layer.items:
                 item.set_values(column.values)  # type: ignore[attr-defined]
+        self._point_breaks()
+
+    def _point_breaks(self) -> None:
+        starts = self.study.session_starts
+        if starts is not None:
+            for layer in self.layers:
+                for item in layer.items:
+                    if isinstance(item, LineItem):
+                        item.breaks = starts.values
 
     def each_layer(self, action: Callable[[Layer], None]) -> None:
         for layer in self.layers:

@@ -148,6 +148,10 @@ class Study:
         self.spec = spec
         self.tz = tz
         self.columns = [Column(a) for a in spec.batch(series, tz)]
+        # 1.0 on each row that opens a session: a session-anchored line (VWAP) is broken there, as its value
+        # jumps back to the new session's first price and a connecting stroke would read as a price spike
+        self.session_starts = Column(ind.session_starts(trading_day_ids(series.start_ns, Session(tz)), len(series))
+                                     .astype(np.float64)) if spec.session_anchored else None
         self._state = spec.state()
         n = len(series)
         first = self._session_start(series) if spec.session_anchored else max(0, n - spec.warmup)
@@ -167,7 +171,8 @@ class Study:
         new_session = row == 0 or _local_day(int(series.start_ns[row]), self.tz) != _local_day(
             int(series.start_ns[row - 1]), self.tz)
         out = self._push(series, row, new_session)
-        return any([column.append(value) for column, value in zip(self.columns, out)])
+        moved = self.session_starts is not None and self.session_starts.append(float(new_session))
+        return any([column.append(value) for column, value in zip(self.columns, out)]) or moved
 
     def _push(self, series: BarSeries, row: int, new_session: bool) -> tuple[float, ...]:
         args = self.spec.inputs(series, row)

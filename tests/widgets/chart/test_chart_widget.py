@@ -210,3 +210,27 @@ def test_live_study_values_match_the_batch_functions(qtbot: QtBot, walk: Callabl
         expected = view.study.spec.batch(series, UTC)
         for column, batch in zip(view.study.columns, expected):
             assert np.allclose(column.values[-5:], batch[-5:], equal_nan=True, rtol=1e-9), view.study.spec.key
+
+
+def test_the_vwap_line_breaks_where_a_session_opens(qtbot: QtBot, walk: Callable[..., BarSeries]) -> None:
+    """VWAP jumps back to the price at each session open; a stroke across the jump would read as a spike."""
+    series = walk(3000)  # 1m bars over three UTC days
+    chart = make_chart(qtbot, series)
+    chart.show_study("vwap")
+    opens = np.flatnonzero(np.diff(series.start_ns // (86_400 * 10**9))) + 1  # the first bar of each new day
+    assert len(opens) >= 2
+    chart.show_range(int(opens[0]) - 100, int(opens[0]) + 100)
+    chart.graphics.grab()
+    line = chart.studies["vwap"].layers[0].items[0]
+    path = line._path  # type: ignore[attr-defined]
+    points = [path.elementAt(i) for i in range(path.elementCount())]
+    strokes = [(round(a.x), round(b.x)) for a, b in zip(points, points[1:]) if b.type.value == 1]  # LineTo
+    assert strokes and all(b == a + 1 for a, b in strokes)
+    assert (int(opens[0]) - 1, int(opens[0])) not in strokes  # no stroke into the session's first bar
+    assert (int(opens[0]), int(opens[0]) + 1) in strokes and (int(opens[0]) - 2, int(opens[0]) - 1) in strokes
+    day = 86_400 * 10**9
+    next_day = (int(series.start_ns[-1]) // day + 1) * day
+    chart.update_bar(Bar(start_ns=next_day, open=100.0, high=101.0, low=99.0, close=100.0, volume=1.0))  # a live bar opens a day
+    starts = chart.studies["vwap"].study.session_starts
+    assert starts is not None and starts.values[-1] == 1.0 and starts.values[-2] == 0.0
+    assert np.array_equal(np.flatnonzero(starts.values[:-1]), [0, *opens])
