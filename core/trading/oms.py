@@ -174,8 +174,9 @@ class OrderManager:
         self._journal.record_intent(order)
         self._orders.remember(order)
         self._sending.add(cid)
-        self._spawn(self._send(cid, client))  # first in the loop's queue: ahead of the tasks subscribers start
-        asyncio.get_running_loop().call_soon(self._flush_intents)  # after the send task's first step
+        loop = asyncio.get_running_loop()  # once: in Python 3.11 each call is a getpid() system call
+        self._spawn(self._send(cid, client), loop)  # first in the loop's queue: ahead of the tasks subscribers start
+        loop.call_soon(self._flush_intents)  # after the send task's first step
         self._bus.publish(OrderUpdated(order, None))
         return order
 
@@ -381,8 +382,8 @@ class OrderManager:
         except (sqlite3.Error, OSError):
             log.exception("inserting order intents into the journal failed; they stay in its intent log")
 
-    def _spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
-        task = asyncio.get_running_loop().create_task(coro)
+    def _spawn(self, coro: Coroutine[Any, Any, Any], loop: asyncio.AbstractEventLoop | None = None) -> None:
+        task = (loop or asyncio.get_running_loop()).create_task(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
