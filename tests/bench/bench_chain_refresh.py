@@ -7,7 +7,8 @@ times a second): a Black-76 fair value times the market maker's mispricing (AR(1
 correlation time 2 s, as connectors/emulator/markets/flow.py), bid and ask 0.5 % apart on the 0.05
 tick, a trade (last price, volume) half the time, OI drifting. The panel (+-10 strikes, as shipped) is
 shown offscreen at 1300x700. Reported: median and max ms of refresh(), of refresh_term_structure(), of
-the parts of a refresh (snapshot, set_snapshot), and of the repaint that follows.
+the parts of a refresh (snapshot, set_snapshot), of the repaint that follows, and of its chain table part
+(the paint events of the table's viewport).
 """
 from __future__ import annotations
 
@@ -25,7 +26,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 from common import print_table  # noqa: E402
 
 import numpy as np  # noqa: E402
-from PySide6.QtWidgets import QApplication  # noqa: E402
+from PySide6.QtCore import QEvent, QObject  # noqa: E402
+from PySide6.QtWidgets import QAbstractScrollArea, QApplication  # noqa: E402
 
 from connectors.emulator.markets.universe import nse_specs  # noqa: E402
 from core import options  # noqa: E402
@@ -93,6 +95,24 @@ class Tape:
                                  open_interest=D(int(self.oi[opt.id])), close=D(str(self.close[opt.id])).quantize(q))
 
 
+class PaintTimer(QObject):
+    """Time the paint events of a scroll area's viewport by delivering them to the view itself."""
+
+    def __init__(self, view: QAbstractScrollArea) -> None:
+        super().__init__()
+        self.view = view
+        self.ms: list[float] = []
+        view.viewport().installEventFilter(self)  # after the view's own filter, so it runs first
+
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802
+        if event.type() != QEvent.Type.Paint:
+            return False
+        t0 = time.perf_counter()
+        self.view.viewportEvent(event)
+        self.ms.append((time.perf_counter() - t0) * 1e3)
+        return True
+
+
 def main() -> None:
     from widgets.chain.panel import OptionChainPanel
 
@@ -126,6 +146,7 @@ def main() -> None:
     chain.snapshot = timed("snapshot", snap_fn)  # type: ignore[method-assign]
     model.set_snapshot = timed("set_snapshot", set_fn)  # type: ignore[method-assign]
     refresh, term, paint = [], [], []
+    table = PaintTimer(panel.table)
     for frame in range(FRAMES):
         tape.step(market, FRAME_S)
         t0 = time.perf_counter()
@@ -140,7 +161,7 @@ def main() -> None:
         paint.append((time.perf_counter() - t0) * 1e3)
     rows = [[name, f"{statistics.median(v):.2f}", f"{max(v):.2f}", len(v)] for name, v in (
         ("refresh()", refresh), ("  chain.snapshot", parts["snapshot"]), ("  model.set_snapshot", parts["set_snapshot"]),
-        ("refresh_term_structure()", term), ("repaint (processEvents)", paint))]
+        ("refresh_term_structure()", term), ("repaint (processEvents)", paint), ("  chain table paint", table.ms))]
     print_table(["what", "median ms", "max ms", "n"], rows)
 
 

@@ -9,8 +9,9 @@ from typing import Any
 
 import numpy as np
 import pytest
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QStyledItemDelegate
+from PySide6.QtCore import QEvent, Qt
+from PySide6.QtGui import QHelpEvent
+from PySide6.QtWidgets import QApplication, QHeaderView, QTableView, QToolTip, QWidget
 from pytestqt.qtbot import QtBot
 
 from core import options
@@ -28,6 +29,8 @@ from widgets.chain.panel import OptionChainPanel
 from widgets.cell_paint import CellLook
 from widgets.chain.table_model import COMPACT, STRIKE_BG, indian_compact
 from widgets.style import ATM_BG, DOWN, ITM_BG, UP, load_theme
+
+from .test_cell_paint import painted, shown
 
 Z = Venue.ZERODHA
 EXPIRY = datetime(2025, 12, 30, 15, 30)
@@ -168,20 +171,105 @@ def test_chain_table_looks_and_repaints_follow_random_moves_exactly(qtbot: QtBot
             assert set(covered) == {cell for cell in cells if model.look(*cell) != before[cell]}
 
 
-def test_look_delegate_paints_the_chain_as_the_standard_delegate_does(qtbot: QtBot, rig: Any) -> None:
+def standard_twin(view: QTableView, parent: QWidget) -> QTableView:
+    """A plain QTableView (standard delegate, QTableView's own paintEvent) showing what view shows as view shows
+    it: same model and selection, font, row and column sizes, hidden columns and scroll. In view's window, so the
+    window's active state, which picks the palette's colours, is the same."""
+    twin = QTableView(parent)
+    twin.setStyleSheet(parent.styleSheet())
+    twin.setModel(view.model())
+    twin.setSelectionModel(view.selectionModel())
+    twin.setFont(view.font())
+    twin.verticalHeader().setVisible(False)
+    twin.verticalHeader().setDefaultSectionSize(view.verticalHeader().defaultSectionSize())
+    twin.horizontalHeader().setMinimumSectionSize(view.horizontalHeader().minimumSectionSize())
+    for col in range(view.model().columnCount()):
+        twin.setColumnHidden(col, view.isColumnHidden(col))
+        twin.setColumnWidth(col, view.columnWidth(col))
+    twin.resize(view.size())
+    twin.show()
+    QApplication.processEvents()  # lays the twin out, so its scroll range is the view's
+    twin.horizontalScrollBar().setValue(view.horizontalScrollBar().value())
+    twin.verticalScrollBar().setValue(view.verticalScrollBar().value())
+    return twin
+
+
+def test_look_table_view_paints_the_chain_as_the_standard_table_view_does(qtbot: QtBot, rig: Any) -> None:
+    """Plain cells, a selected cell, the current cell, a column too narrow for its texts (elided), hidden
+    columns, a view scrolled both ways: the chain's LookTableView puts the pixels the standard view puts."""
     model, market, _ = rig
     panel = OptionChainPanel({"NIFTY": model}, market)
     qtbot.addWidget(panel)
     panel.setStyleSheet(load_theme("dark"))
-    panel.resize(1300, 600)
+    panel.resize(520, 420)
     panel.show()
     panel.refresh()
-    panel.table.setCurrentIndex(panel.model.index(2, 3))  # a selected, focused cell takes the standard path
+    table, chain = panel.table, panel.model
+    table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+    for col in range(chain.columnCount()):
+        table.setColumnWidth(col, 60)  # 21 strikes and 15 columns: the table scrolls both ways
+    ltp = chain.column_of(OptionRight.CALL, "ltp")
+    table.setColumnWidth(ltp, 40)  # OTM premiums (4.25) fit, ITM ones (512.40) elide
+    panel.set_column_visible("iv", False)  # hidden: IV and the default four, each side
+    selection = table.selectionModel()
+    selection.select(chain.index(5, chain.column_of(OptionRight.PUT, "bid")), selection.SelectionFlag.Select)
+    selection.setCurrentIndex(chain.index(6, chain.strike_column), selection.SelectionFlag.NoUpdate)
+    table.verticalScrollBar().setValue(3)
+    table.horizontalScrollBar().setValue(2)  # per item: two columns
     qtbot.wait(20)
-    fast = panel.table.viewport().grab().toImage()
-    panel.table.setItemDelegate(QStyledItemDelegate(panel.table))
+    assert table.verticalScrollBar().value() == 3 and table.horizontalScrollBar().value() == 2
+    twin = standard_twin(table, panel)
     qtbot.wait(20)
-    assert panel.table.viewport().grab().toImage() == fast
+    assert twin.viewport().size() == table.viewport().size()
+    assert twin.horizontalHeader().offset() == table.horizontalHeader().offset()
+    assert painted(table) == painted(twin)
+
+
+def test_chain_table_repaints_leave_the_screen_as_a_full_paint(qtbot: QtBot, rig: Any) -> None:
+    """Quotes and the spot move (the ITM shading and the ATM row with it) frame after frame: after each repaint
+    the screen shows what a full paint of the table shows, so no cell that changed was missed."""
+    model, market, _ = rig
+    panel = OptionChainPanel({"NIFTY": model}, market)
+    qtbot.addWidget(panel)
+    panel.setStyleSheet(load_theme("dark"))
+    panel.resize(1300, 700)
+    panel.show()
+    panel.refresh()
+    qtbot.wait(20)
+    rng = np.random.default_rng(11)
+    ids = [iid for iid in market.ticks if iid != SPOT]
+    for frame in range(25):
+        for i in rng.choice(len(ids), 12, replace=False):
+            tick = market.ticks[ids[i]]
+            step = D(str(round(float(rng.normal(0, 1)), 1)))
+            market.ticks[ids[i]] = Tick(tick.instrument_id, 1, last_price=tick.last_price, bid=(tick.bid or D(1)) + step,
+                                        ask=(tick.ask or D(2)) + step, open_interest=D(int(rng.integers(900, 1100))))
+        market.ticks[SPOT] = Tick(SPOT, 1, last_price=D(str(round(25000 + float(rng.normal(0, 40)), 1))))
+        panel.refresh()
+        QApplication.processEvents()
+        assert shown(panel.table) == painted(panel.table), f"frame {frame}"
+
+
+def test_chain_table_click_and_enter_open_tickets_and_counts_show_their_full_value(qtbot: QtBot, rig: Any) -> None:
+    """The view, not only trade_cell: a click on a call's Ask buys it, Enter on a put's Bid sells it, and the
+    tooltip of an OI cell (shown in lakh and crore) reads the whole number."""
+    panel = shown_chain(qtbot, rig)
+    panel.resize(1300, 600)
+    panel.show()
+    qtbot.wait(20)
+    table, chain, atm = panel.table, panel.model, panel.snapshot.atm_index  # type: ignore[union-attr]
+    ask = chain.index(atm, chain.column_of(OptionRight.CALL, "ask"))
+    with qtbot.waitSignal(panel.ticket_requested) as buy:
+        qtbot.mouseClick(table.viewport(), Qt.MouseButton.LeftButton, pos=table.visualRect(ask).center())
+    assert buy.args[0].symbol == "NIFTY25DEC25000CE" and buy.args[1] is Side.BUY
+    table.setCurrentIndex(chain.index(atm, chain.column_of(OptionRight.PUT, "bid")))
+    with qtbot.waitSignal(panel.ticket_requested) as sell:
+        qtbot.keyClick(table, Qt.Key.Key_Return)
+    assert sell.args[0].symbol == "NIFTY25DEC25000PE" and sell.args[1] is Side.SELL
+    oi = chain.index(atm, chain.column_of(OptionRight.CALL, "oi"))
+    point = table.visualRect(oi).center()
+    QApplication.sendEvent(table.viewport(), QHelpEvent(QEvent.Type.ToolTip, point, table.viewport().mapToGlobal(point)))
+    assert QToolTip.text() == "1,000"
 
 
 class Entry:

@@ -15,13 +15,13 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QModelIndex, Qt, Signal
 from PySide6.QtGui import QAction, QKeyEvent
-from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QHeaderView, QLabel, QMenu, QSpinBox, QSplitter, QTableView, QVBoxLayout,
+from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QHeaderView, QLabel, QMenu, QSpinBox, QSplitter, QVBoxLayout,
                                QWidget)
 
 from core.chain.model import ChainSnapshot, OptionChainModel
 from core.domain import OptionRight, Side
 from core.marketdata.state import MarketState
-from widgets.cell_paint import LookDelegate
+from widgets.cell_paint import LookTableView
 from widgets.frame_timer import screen_timer
 from widgets.live_label import LiveLabel
 from widgets.plot_grid import show_grid
@@ -57,10 +57,9 @@ class OptionChainPanel(QWidget):
         self.summary = LiveLabel("Waiting for data…")
         self.summary.setFont(mono_font(9))
         self.model = ChainTableModel()
-        self.table = QTableView()
+        self.table = LookTableView(self.model.look)
         self.table.setModel(self.model)
         self.model.modelReset.connect(self._apply_hidden)  # after the view's own handler: a reset unhides columns
-        self.table.setItemDelegate(LookDelegate(self.model.look, self.table))
         self.table.setFont(mono_font(9))
         self.table.verticalHeader().setVisible(False)
         self.table.verticalHeader().setDefaultSectionSize(21)

@@ -45,7 +45,7 @@ STRIKE_BG = QColor(60, 66, 76, 120)
 class ChainTableModel(QAbstractTableModel):
     """Columns: calls (FIELDS order), Strike, puts (FIELDS reversed), so bid/ask sit next to the strike.
 
-    Each snapshot is formatted once into CellLooks; data() and the LookDelegate read them, and a new
+    Each snapshot is formatted once into CellLooks; data() and the LookTableView read them, and a new
     snapshot over the same strikes emits dataChanged only for the cells whose look changed, so the view
     repaints those cells, not the whole chain.
 
@@ -148,7 +148,7 @@ class ChainTableModel(QAbstractTableModel):
             open_runs = following
 
     def look(self, row: int, col: int) -> CellLook | None:
-        """The cached look of a cell (for the LookDelegate)."""
+        """The cached look of a cell (for the LookTableView)."""
         return self._looks[col][row] if self._looks and row < len(self._looks[0]) else None
 
     def column_of(self, right: OptionRight | None, field: str) -> int:
