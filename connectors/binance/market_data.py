@@ -164,7 +164,7 @@ class MarketData:
         sync = self.books.get(symbol)
         if sync is None:
             return
-        delta = sync.on_diff(self._parser.parse_data(data))
+        delta = sync.on_data(data, self._parser)
         if delta is not None:
             self._bus.publish(delta)
         elif sync.awaiting_snapshot:
