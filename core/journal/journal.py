@@ -4,8 +4,8 @@ Durability: an order intent is written to the intent log (core.journal.intent_lo
 OS page cache) before the connector is called, so a crash of the terminal can never leave a venue order
 without its journal row: the rows are inserted once the request is on its way (flush_intents), before
 any other journal call, or, after a crash, when the journal is next opened. Every commit is
-synchronous=NORMAL (in the WAL, safe from a process crash); within about 5 ms WalSync fsyncs the intent
-log and the WAL on a worker thread while the order is on its way. A power cut in that window can lose
+synchronous=NORMAL (in the WAL, safe from a process crash); once the rows are inserted, WalSync fsyncs the
+intent log and the WAL on a worker thread (about 2 ms) while the order is on its way. A power cut in that window can lose
 only what reconciliation fetches back from the venue. kv entries written with durable=True (the kill
 switch, the id epoch) are fsynced before put() returns.
 
@@ -154,7 +154,7 @@ class Journal:
     # orders
 
     def record_intent(self, order: Order) -> None:
-        """Write a new order to the intent log before anything is sent; have it fsynced soon, off this thread.
+        """Write a new order to the intent log before anything is sent (fsynced by flush_intents, after the send).
 
         Its rows are inserted by flush_intents(), which the OMS calls once the request is on its way, and
         which any other write or order query runs first. A second intent for an id this journal has
@@ -169,10 +169,9 @@ class Journal:
         self.intent_log.append(rows)
         self._intent_ids.add(cid)
         self._pending.append(rows)
-        self.wal_sync.request()
 
     def flush_intents(self) -> None:
-        """Insert the intents written since the last flush (a no-op when there are none)."""
+        """Insert the intents written since the last flush and have them fsynced (a no-op when there are none)."""
         pending, self._pending = self._pending, []
         if pending:
             try:
@@ -180,6 +179,8 @@ class Journal:
             except BaseException:
                 self._pending = pending + self._pending  # still in the log; tried again by the next call
                 raise
+            finally:
+                self.wal_sync.request()  # the log's lines, and the rows if they went in
         if self.intent_log.size > INTENT_LOG_LIMIT:
             self.wal_sync.flush()  # their rows on the disk: the log is no longer needed for them
             self.intent_log.clear()

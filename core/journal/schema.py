@@ -1,7 +1,8 @@
 """The journal's tables. Read this to query the journal by hand (sqlite3 journal.db).
 
 Append-only (triggers refuse UPDATE and DELETE), each with a monotonic `seq`:
-  order_intents   one row per order, committed before the venue is called and fsynced within ~2 ms (WalSync):
+  order_intents   one row per order, in the intent log before the venue is called; inserted, and fsynced by
+                  WalSync, once the request is on its way:
                   client_order_id, venue, instrument, request (JSON of OrderRequest), extra (JSON), created_ns.
   order_events    every state of every order, oldest first; the row with the highest seq of an order is its
                   current state. kind says what caused it: intent | sent | report | fill | cancel_request |

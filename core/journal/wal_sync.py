@@ -3,21 +3,24 @@
 An order intent is written to the journal's intent log (in the OS page cache) before its request is sent,
 which a crash of the terminal cannot undo; every commit is synchronous=NORMAL (in the WAL, in the page
 cache). What a power cut could still take is the part of those files not yet on the disk; WalSync puts it
-there on its own thread while the request is on its way. The window
-a power cut could hit is at most one poll interval plus the fsync (about 2.3 ms here); what it loses is
-found again by reconciliation, which reports the venue's order as one unknown to the journal and adopts
-the position.
+there on its own thread, woken by request() once the request is on its way (Journal.flush_intents). The
+window a power cut could hit is that hand-off plus the fsync (about 2.5 ms here); what it loses is found
+again by reconciliation, which reports the venue's order as one unknown to the journal and adopts the
+position.
 
-Why polling: request() only bumps a counter, and the worker looks every SYNC_INTERVAL_S. Handing each
-request to a sleeping thread (a queue put that wakes it) cost the order path 75 µs at the median in
-bench_tick_to_order.py, more than the commit it follows. A burst of commits costs one fsync.
+Why woken after the send, not before and not by polling: waking a thread costs a system call, and the
+woken thread then wants the GIL, so a wake ahead of the send cost the order path 75 us at the median
+(bench_tick_to_order.py). A worker polling every 5 ms took the GIL at random moments instead, and one
+order in ten or so met it: the tick-to-order p99 went 0.86 -> 1.03 ms. Requests made while an fsync runs
+are covered by one more fsync.
 
 Checkpoints: the journal's own connection runs with wal_autocheckpoint=0 and a journal_size_limit, and the
 worker copies the WAL back into the database (a PASSIVE checkpoint on its own connection, which never
 blocks the writer) once the WAL file has grown past CHECKPOINT_BYTES. Left to SQLite, the commit that
 crossed 1,000 WAL pages ran the checkpoint on the loop thread, with an fsync: 1-4 ms, every 140 or so
-orders. Checking the size on every poll, not a timer, keeps checkpoints as rare as SQLite's own: a commit
-that meets one in progress can still wait for it.
+orders. The size is checked after each fsync and every CHECK_INTERVAL_S (commits of order reports request
+no fsync), which keeps checkpoints as rare as SQLite's own: a commit that meets one in progress can still
+wait for it.
 """
 from __future__ import annotations
 
@@ -29,7 +32,7 @@ from pathlib import Path
 
 log = logging.getLogger(__name__)
 
-SYNC_INTERVAL_S = 0.005
+CHECK_INTERVAL_S = 1.0  # an idle worker's look at the WAL's size
 CHECKPOINT_BYTES = 4 << 20  # also the journal's journal_size_limit: the WAL is cut back to this after a checkpoint
 
 
@@ -39,7 +42,7 @@ class WalSync:
     Call request() after a commit that must reach the disk soon; flush() to put it there now.
     """
 
-    def __init__(self, db_path: Path, interval_s: float = SYNC_INTERVAL_S, checkpoint_bytes: int = CHECKPOINT_BYTES,
+    def __init__(self, db_path: Path, interval_s: float = CHECK_INTERVAL_S, checkpoint_bytes: int = CHECKPOINT_BYTES,
                  companions: tuple[Path, ...] = ()) -> None:
         self.db_path = db_path
         self.path = db_path.with_name(db_path.name + "-wal")
@@ -50,6 +53,7 @@ class WalSync:
         self.checkpoints = 0
         self._requested = 0  # bumped by request(); an int increment needs no lock under the GIL
         self._synced = 0  # the request count covered by the last fsync
+        self._wake = threading.Event()
         self._fds: list[int] = []  # the WAL's, then the companions'
         self._sync_lock = threading.Lock()  # one fsync at a time (the worker's, or a caller's flush)
         self._stop = threading.Event()
@@ -57,8 +61,12 @@ class WalSync:
         self._thread.start()
 
     def request(self) -> None:
-        """Have everything committed so far reach the disk within about one interval (returns at once)."""
+        """Have everything committed so far reach the disk now, on the worker (returns at once).
+
+        It wakes the worker, which then competes for the GIL: call it once latency no longer matters.
+        """
         self._requested += 1
+        self._wake.set()
 
     def flush(self) -> None:
         """Block until every commit made before this call is on the disk (fsync on the caller's thread)."""
@@ -69,6 +77,7 @@ class WalSync:
         if self._stop.is_set():
             return
         self._stop.set()
+        self._wake.set()
         self._thread.join()
         if self._requested != self._synced:
             self._sync(self._requested)
@@ -80,7 +89,11 @@ class WalSync:
         checkpointer: sqlite3.Connection | None = None
         checkpointed_size = -1  # the WAL's size at the last checkpoint: unchanged means nothing new to copy
         try:
-            while not self._stop.wait(self.interval_s):
+            while True:
+                self._wake.wait(self.interval_s)
+                if self._stop.is_set():
+                    break
+                self._wake.clear()  # before reading the count: a request after this wakes the next round
                 target = self._requested
                 if target != self._synced:
                     self._sync(target)
