@@ -9,11 +9,13 @@ Client order ids come from the OMS; a connector never invents one.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from decimal import Decimal
 from enum import Enum
 
 from .domain import Balance, BarEvent, ClientOrderId, Fill, Instrument, InstrumentId, Order, Position, Venue, VenueOrderReport
+
+RequestSent = Callable[[], None]  # called once an order's request has been written to the network
 
 
 class Channel(str, Enum):
@@ -47,8 +49,12 @@ class VenueClient(ABC):
         """Stop streaming; the default keeps streaming (harmless, costs bandwidth)."""
 
     @abstractmethod
-    async def place_order(self, order: Order) -> VenueOrderReport:
-        """Send a new order. Raise OrderOutcomeUnknown if it may or may not have been placed."""
+    async def place_order(self, order: Order, sent: RequestSent | None = None) -> VenueOrderReport:
+        """Send a new order. Raise OrderOutcomeUnknown if it may or may not have been placed.
+
+        sent, if given, is called once the order's request has been written to the network (a client
+        without a network may call it at once); callers must not rely on it being called at all.
+        """
 
     @abstractmethod
     async def cancel_order(self, order: Order) -> VenueOrderReport:

@@ -20,7 +20,7 @@ from core.bus import EventBus
 from core.domain import (BarEvent, ClientOrderId, ConnectionChanged, ConnectionStatus, Fill, FillEvent, Instrument,
                          InstrumentId, Order, Venue, VenueOrderReport)
 from core.errors import OrderOutcomeUnknown, UnknownInstrument, ValidationError, VenueError
-from core.venue import Channel, VenueClient
+from core.venue import Channel, RequestSent, VenueClient
 
 from .config import BinanceCredentials, BinanceEndpoints
 from .errors import NO_SUCH_ORDER
@@ -168,15 +168,15 @@ class BinanceClient(VenueClient):
         inst = self.instrument(order.instrument_id)
         return await self._order_request(order, "DELETE", "/order", [("symbol", inst.symbol), order_ref(order)])
 
-    async def _place(self, order: Order, params: list[tuple[str, Any]]) -> VenueOrderReport:
-        return await self._order_request(order, "POST", "/order", params, orders=1)
+    async def _place(self, order: Order, params: list[tuple[str, Any]], sent: RequestSent | None) -> VenueOrderReport:
+        return await self._order_request(order, "POST", "/order", params, orders=1, sent=sent)
 
     async def _order_request(self, order: Order, method: str, path: str, params: list[tuple[str, Any]],
-                             orders: int = 0) -> VenueOrderReport:
+                             orders: int = 0, sent: RequestSent | None = None) -> VenueOrderReport:
         """Send a request that changes an order; on an unknown outcome look the order up, never send it again."""
         try:
             answer = await self.rest.request(method, f"{self.api}{path}", params, weight=1, signed=True, orders=orders,
-                                             is_order=True)
+                                             is_order=True, sent=sent)
         except OutcomeUnknown as exc:
             return await self._resolve_unknown(order, exc)
         return self._report(OrderMsg.parse(answer))

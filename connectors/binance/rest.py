@@ -16,7 +16,9 @@ from typing import Any
 import httpx
 
 from core.errors import OrderOutcomeUnknown, TransportError
+from core.venue import RequestSent
 
+from ..request_sent import sent_extensions
 from ..tls import context_for
 from .config import BinanceCredentials
 from .errors import TIMESTAMP_CODE, UNKNOWN_OUTCOME_CODES, translate
@@ -92,28 +94,30 @@ class BinanceRest:
         log.info("Binance clock offset %+.0f ms (round trip %.0f ms)", self.offset_ms, t1 - t0)
 
     async def request(self, method: str, path: str, params: Params = (), *, weight: int = 1, signed: bool = False,
-                      key_only: bool = False, orders: int = 0, is_order: bool = False) -> Any:
+                      key_only: bool = False, orders: int = 0, is_order: bool = False, sent: RequestSent | None = None) -> Any:
         """Send one request and return the decoded JSON; raise core errors on failure.
 
         signed adds timestamp, recvWindow and signature; key_only just the API key header (listenKey).
         is_order marks requests that change orders: a 5xx or timeout on them raises OutcomeUnknown
-        (never retried), and -1021 is not retried either (the caller decides).
+        (never retried), and -1021 is not retried either (the caller decides). sent() is called when the
+        request has been written (connectors.request_sent).
         """
         pairs = [(k, wire_value(v)) for k, v in (params.items() if isinstance(params, Mapping) else params)]
+        extensions = sent_extensions(sent)
         try:
-            return await self._send(method, path, pairs, weight, signed, key_only, orders, is_order)
+            return await self._send(method, path, pairs, weight, signed, key_only, orders, is_order, extensions)
         except _ClockRejected as exc:
             await self.sync_time()
             if is_order:
                 raise exc.error from None
             log.info("retrying %s %s after a clock resync", method, path)
             try:
-                return await self._send(method, path, pairs, weight, signed, key_only, orders, is_order)
+                return await self._send(method, path, pairs, weight, signed, key_only, orders, is_order, extensions)
             except _ClockRejected as again:
                 raise again.error from None
 
     async def _send(self, method: str, path: str, pairs: list[tuple[str, str]], weight: int, signed: bool, key_only: bool,
-                    orders: int, is_order: bool) -> Any:
+                    orders: int, is_order: bool, extensions: dict[str, Any] | None) -> Any:
         await self.limiter.acquire(weight, orders)
         headers = {}
         if (signed or key_only) and self._credentials is None:
@@ -130,7 +134,7 @@ class BinanceRest:
             query = rest_query(pairs)
         url = f"{self.base_url}{path}?{query}" if query else f"{self.base_url}{path}"
         try:
-            response = await self._http.request(method, url, headers=headers)
+            response = await self._http.request(method, url, headers=headers, extensions=extensions)
         except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
             raise TransportError(f"Binance {method} {path}: cannot connect ({type(exc).__name__})") from None
         except httpx.HTTPError as exc:

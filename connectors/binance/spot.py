@@ -14,6 +14,7 @@ from typing import Any
 from core.bus import EventBus
 from core.domain import Balance, InstrumentId, Order, Position, Venue, VenueOrderReport
 from core.errors import OrderOutcomeUnknown, OrderRejected, ValidationError
+from core.venue import RequestSent
 
 from .client import BinanceClient
 from .config import BinanceCredentials, BinanceEndpoints, credentials_from
@@ -71,10 +72,10 @@ class BinanceSpotClient(BinanceClient):
 
     # trading
 
-    async def place_order(self, order: Order) -> VenueOrderReport:
+    async def place_order(self, order: Order, sent: RequestSent | None = None) -> VenueOrderReport:
         inst = self._check(order)
         reference = await self._reference(inst.symbol) if order.request.order_type.has_trigger else None
-        return await self._place(order, order_params(order, inst, False, reference))
+        return await self._place(order, order_params(order, inst, False, reference), sent)
 
     async def modify_order(self, order: Order, price: Decimal | None, quantity: Decimal | None,
                            trigger_price: Decimal | None) -> VenueOrderReport:

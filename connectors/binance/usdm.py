@@ -17,6 +17,7 @@ from typing import Any
 from core.bus import EventBus
 from core.domain import Balance, InstrumentId, Order, Position, Venue, VenueOrderReport
 from core.errors import OrderOutcomeUnknown, ValidationError, VenueError
+from core.venue import RequestSent
 
 from .client import BinanceClient, order_ref
 from .config import BinanceEndpoints, credentials_from
@@ -62,9 +63,9 @@ class BinanceUsdmClient(BinanceClient):
 
     # trading
 
-    async def place_order(self, order: Order) -> VenueOrderReport:
+    async def place_order(self, order: Order, sent: RequestSent | None = None) -> VenueOrderReport:
         inst = self._check(order)
-        return await self._place(order, order_params(order, inst, True))
+        return await self._place(order, order_params(order, inst, True), sent)
 
     async def modify_order(self, order: Order, price: Decimal | None, quantity: Decimal | None,
                            trigger_price: Decimal | None) -> VenueOrderReport:

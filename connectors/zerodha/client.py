@@ -32,7 +32,7 @@ from core.chain.margin import BasketMargin, MarginLeg
 from core.domain import (Balance, BarEvent, ClientOrderId, ConnectionChanged, ConnectionStatus, Fill, Instrument, InstrumentId,
                          InstrumentKind, Order, Position, Product, Tick, Venue, VenueOrderReport)
 from core.errors import AuthError, UnknownInstrument, ValidationError
-from core.venue import Channel, VenueClient
+from core.venue import Channel, RequestSent, VenueClient
 
 from . import auth
 from .instruments import DumpCache, InstrumentIndex, parse_dump
@@ -305,8 +305,8 @@ class ZerodhaClient(VenueClient):
         return bars
 
     # orders ---------------------------------------------------------------------------------------------
-    async def place_order(self, order: Order) -> VenueOrderReport:
-        return await self.desk.place(order, self.instrument(order.instrument_id))
+    async def place_order(self, order: Order, sent: RequestSent | None = None) -> VenueOrderReport:
+        return await self.desk.place(order, self.instrument(order.instrument_id), sent=sent)
 
     async def modify_order(self, order: Order, price: Decimal | None, quantity: Decimal | None,
                            trigger_price: Decimal | None) -> VenueOrderReport:

@@ -24,6 +24,7 @@ from core.bus import EventBus
 from core.domain import (ClientOrderId, Fill, FillEvent, Instrument, InstrumentId, Order, OrderStatus, Venue, VenueOrderReport,
                          validate_order)
 from core.errors import OrderOutcomeUnknown, ShrivenQuantError, ValidationError
+from core.venue import RequestSent
 
 from .errors import KiteOutcomeUnknown
 from .ratelimit import ORDERS
@@ -59,7 +60,8 @@ class OrderDesk:
         await asyncio.gather(*tasks, return_exceptions=True)
 
     # commands -------------------------------------------------------------------------------------------
-    async def place(self, order: Order, inst: Instrument, reference_price: Decimal | None = None) -> VenueOrderReport:
+    async def place(self, order: Order, inst: Instrument, reference_price: Decimal | None = None,
+                    sent: RequestSent | None = None) -> VenueOrderReport:
         """Send a new order tagged with its client order id; resolve an unknown outcome by the tag."""
         if not tag_ok(order.client_order_id):
             raise ValidationError(f"client order id {order.client_order_id!r} cannot be a Kite tag (1-20 letters and digits)")
@@ -68,7 +70,7 @@ class OrderDesk:
         validate_order(inst, order.request, reference_price)
         variety, form = order_params(order, inst.exchange, inst.extra.get("tradingsymbol", inst.symbol), self.market_protection)
         try:
-            data = await self.rest.request("POST", f"/orders/{variety}", form=form, kind=ORDERS, is_order=True)
+            data = await self.rest.request("POST", f"/orders/{variety}", form=form, kind=ORDERS, is_order=True, sent=sent)
         except KiteOutcomeUnknown as exc:
             return await self._resolve_unknown(order, exc)
         order_id = str(data["order_id"])

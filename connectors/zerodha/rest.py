@@ -17,7 +17,9 @@ from typing import Any
 import httpx
 
 from core.errors import AuthError, TransportError
+from core.venue import RequestSent
 
+from ..request_sent import sent_extensions
 from ..tls import context_for
 from .errors import KiteOutcomeUnknown, translate
 from .ratelimit import OTHER, KiteLimits, RateLimiter
@@ -70,17 +72,20 @@ class KiteRest:
         await self._http.aclose()
 
     async def request(self, method: str, path: str, params: Params = (), *, kind: str = OTHER, form: Params | None = None,
-                      json_body: Any = None, auth: bool = True, is_order: bool = False) -> Any:
+                      json_body: Any = None, auth: bool = True, is_order: bool = False,
+                      sent: RequestSent | None = None) -> Any:
         """Send one request; return the envelope's data, or raise the translated core error.
 
         is_order marks requests that change orders: a timeout after sending, a 5xx or a "timed out"
-        answer raises KiteOutcomeUnknown (never retried here).
+        answer raises KiteOutcomeUnknown (never retried here). sent() is called when the request has been
+        written (connectors.request_sent).
         """
         headers = self._headers(auth)
         await self.limiter.acquire(kind)
         try:
             response = await self._http.request(method, self.root + path, params=_pairs(params), headers=headers,
-                                                data=dict(_pairs(form)) if form is not None else None, json=json_body)
+                                                data=dict(_pairs(form)) if form is not None else None, json=json_body,
+                                                extensions=sent_extensions(sent))
         except _NOT_SENT as exc:
             raise TransportError(f"Kite {method} {path}: could not connect ({type(exc).__name__})") from None
         except httpx.HTTPError as exc:

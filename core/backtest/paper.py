@@ -31,7 +31,7 @@ from core.domain import (Balance, BarEvent, BookDelta, ConnectionChanged, Connec
                          InstrumentId, Order, Position, Tick, TradePrint, Venue, VenueOrderReport, order_problems)
 from core.errors import OrderRejected, TransportError
 from core.marketdata.book import OrderBook
-from core.venue import Channel, VenueClient
+from core.venue import Channel, RequestSent, VenueClient
 
 from .account import Positions
 from .exchange import Execution, SimulatedExchange
@@ -117,7 +117,7 @@ class PaperVenue(VenueClient):
         return await self._market_data.history(instrument_id, timeframe, start_ns, end_ns)
 
     # orders ----------------------------------------------------------------------------------------
-    async def place_order(self, order: Order) -> VenueOrderReport:
+    async def place_order(self, order: Order, sent: RequestSent | None = None) -> VenueOrderReport:
         exchange = self._ready()
         instrument = self._instruments.get(order.instrument_id)
         if instrument is None:
@@ -126,6 +126,8 @@ class PaperVenue(VenueClient):
         if problems:
             raise OrderRejected("; ".join(problems))
         self._refresh_quote(order.instrument_id)
+        if sent is not None:
+            sent()  # no network: the order reaches the simulated exchange here
         self._publish(exchange.submit(order, self._clock_ns()))
         return self._reports[order.client_order_id]
 

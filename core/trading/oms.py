@@ -1,8 +1,9 @@
 """The order management system: ids, the journal-before-send path, and the order state machine.
 
 Every order is journaled before its connector is called (its intent is written to the journal's intent
-log, which survives a crash; its rows are inserted, and everything fsynced on a worker thread, while the
-order travels: see core.journal.journal), then sent from a task so the caller gets the live order at once. Venue updates (the place/cancel/modify answers, VenueOrderReport and
+log, which survives a crash; its rows are inserted, and everything fsynced on a worker thread, once the
+request is written: see core.journal.journal), then sent from a task so the caller gets the live order at
+once; its first OrderUpdated is published once the request is written too, so nothing else runs ahead of it. Venue updates (the place/cancel/modify answers, VenueOrderReport and
 FillEvent from the bus, query answers) go through core.trading.state, so they may arrive late, twice or
 out of order. New fills are journaled once per trade id and published as FillApplied for the portfolio.
 
@@ -40,6 +41,7 @@ from .index import OrderIndex
 log = logging.getLogger(__name__)
 
 _REFUSED = (VenueError, TransportError, ValidationError)  # the request is known not to have taken effect
+ANNOUNCE_WITHIN_S = 0.01  # a submitted order's first OrderUpdated at the latest, should its request not be written
 
 
 class OrderManager:
@@ -60,6 +62,7 @@ class OrderManager:
         self._trade_ids: set[tuple[Venue, str]] = set()
         self._orphan_fills: dict[tuple[Venue, str], list[Fill]] = {}
         self._sending: set[ClientOrderId] = set()
+        self._unannounced: dict[ClientOrderId, Order] = {}  # submitted; their OrderUpdated waits for the send
         self._unknown: set[ClientOrderId] = set()
         self._needs_query: set[ClientOrderId] = set()
         self._cancelling: set[ClientOrderId] = set()
@@ -161,7 +164,13 @@ class OrderManager:
     # commands
 
     def submit(self, request: OrderRequest, extra: Mapping[str, str] | None = None) -> Order:
-        """Journal a new order, then send it from a task; return the order (PENDING_NEW) at once."""
+        """Journal a new order, then send it from a task; return the order (PENDING_NEW) at once.
+
+        Its OrderUpdated is published once the request is written (or has failed), ahead of any later
+        event of the order: subscribers' work (the UI, the engine channel's pushes) then runs while the
+        venue answers instead of while httpcore yields on the way to the socket. An order held up on its
+        way (a connector waiting out a rate limit) is announced after ANNOUNCE_WITHIN_S all the same.
+        """
         venue = request.instrument_id.venue
         client = self.venues.get(venue)
         if client is None:
@@ -174,10 +183,10 @@ class OrderManager:
         self._journal.record_intent(order)
         self._orders.remember(order)
         self._sending.add(cid)
+        self._unannounced[cid] = order
         loop = asyncio.get_running_loop()  # once: in Python 3.11 each call is a getpid() system call
-        self._spawn(self._send(cid, client), loop)  # first in the loop's queue: ahead of the tasks subscribers start
-        loop.call_soon(self._flush_intents)  # after the send task's first step
-        self._bus.publish(OrderUpdated(order, None))
+        self._spawn(self._send(cid, client), loop)
+        loop.call_later(ANNOUNCE_WITHIN_S, self._announce, cid)
         return order
 
     async def cancel(self, client_order_id: str) -> Order:
@@ -350,6 +359,7 @@ class OrderManager:
             for pending in (self._unknown, self._needs_query, self._cancel_wanted):
                 pending.discard(cid)
             self._cancel_asked_ns.pop(cid, None)
+        self._announce(cid)  # its first event before this one
         self._bus.publish(OrderUpdated(new, old.status))
         self._wake(new)
         self._send_wanted_cancels()
@@ -389,7 +399,7 @@ class OrderManager:
 
     async def _send(self, cid: ClientOrderId, client: VenueClient) -> None:
         try:
-            report = await client.place_order(self._orders[cid])
+            report = await self._place(cid, client)
         except OrderOutcomeUnknown as exc:
             self._sending.discard(cid)
             self._mark_unknown(cid, str(exc))
@@ -406,6 +416,24 @@ class OrderManager:
         self._sending.discard(cid)
         self.apply_report(report)
         self._send_wanted_cancels()
+
+    async def _place(self, cid: ClientOrderId, client: VenueClient) -> VenueOrderReport:
+        """place_order; what submit deferred (the journal rows, the order's first event) follows the request
+        onto the wire (the connector calls sent), or its failure."""
+        def sent() -> None:
+            self._flush_intents()
+            self._announce(cid)
+
+        try:
+            return await client.place_order(self._orders[cid], sent=sent)
+        finally:
+            self._announce(cid)  # a no-op once sent() has run; the rows go in with the next journal write
+
+    def _announce(self, cid: ClientOrderId) -> None:
+        """Publish a submitted order's first OrderUpdated, if it is still held back."""
+        order = self._unannounced.pop(cid, None)
+        if order is not None:
+            self._bus.publish(OrderUpdated(order, None))
 
     def _mark_unknown(self, cid: ClientOrderId, detail: str) -> None:
         order = self._orders[cid]

@@ -4,7 +4,8 @@ Behaviour knobs (plain attributes): place_mode = ack | reject | unknown_placed |
 cancel_mode = ok | pending | reject | unknown; stream (publish reports and fills on the bus as a venue's
 stream would); online (False: every read raises TransportError); hold (an asyncio.Event: place_order
 waits for it after the venue has the order, like a slow response); on_persist (called with ("order", id)
-or ("fill", trade id) right after the venue has recorded a new order or fill). calls counts requests.
+or ("fill", trade id) right after the venue has recorded a new order or fill); calls_sent (False: place_order
+never calls its sent() callback). calls counts requests.
 With persist=path every order and fill is appended to a JSON-lines file and replayed on construction, so
 a fake in a killed process leaves behind exactly what "the venue" accepted.
 """
@@ -24,7 +25,7 @@ from core.bus import EventBus
 from core.domain import (Balance, ClientOrderId, Fill, FillEvent, Instrument, InstrumentId, Order, OrderStatus, Position,
                          Product, Side, Venue, VenueOrderReport)
 from core.errors import OrderOutcomeUnknown, OrderRejected, TransportError
-from core.venue import Channel, VenueClient
+from core.venue import Channel, RequestSent, VenueClient
 
 
 @dataclass
@@ -52,6 +53,7 @@ class FakeVenue(VenueClient):
         self.persist = persist
         self.stream = stream
         self.place_mode = "ack"
+        self.calls_sent = True  # place_order calls its sent() callback, as a connector does once the request is written
         self.cancel_mode = "ok"
         self.online = True
         self.hold: asyncio.Event | None = None
@@ -153,8 +155,10 @@ class FakeVenue(VenueClient):
     async def subscribe(self, instrument_ids: Iterable[InstrumentId], channels: Iterable[Channel]) -> None:
         self.calls["subscribe"] += 1
 
-    async def place_order(self, order: Order) -> VenueOrderReport:
+    async def place_order(self, order: Order, sent: RequestSent | None = None) -> VenueOrderReport:
         self.calls["place"] += 1
+        if sent is not None and self.calls_sent:
+            sent()  # the request is on its way (whatever the venue then answers)
         mode = self.place_mode
         if mode == "reject":
             raise OrderRejected("insufficient balance", code=-2010)

@@ -32,27 +32,92 @@ def status(env: Env, cid: str) -> OrderStatus:
     return order.status
 
 
-async def test_the_intent_is_journaled_before_the_connector_is_called(env: Env) -> None:
+def intent_rows(path: Path) -> list[str]:
+    """The order_intents rows as another process would read them."""
+    reader = sqlite3.connect(path)
+    try:
+        return [cid for cid, in reader.execute("SELECT client_order_id FROM order_intents")]
+    finally:
+        reader.close()
+
+
+async def test_the_intent_is_logged_before_the_connector_is_called_and_inserted_once_the_request_is_sent(env: Env) -> None:
     venue = binance(env)
     journal = env.stack.journal
-    seen: list[list[str]] = []
+    seen: list[tuple[str, list[str]]] = []
     original = venue.place_order
 
-    async def spy(order: Order):  # type: ignore[no-untyped-def]
-        seen.append([intent[0] for intent, _ in journal.intent_log.read()])  # the file, as a crash would leave it
+    async def spy(order: Order, sent=None):  # type: ignore[no-untyped-def]
+        seen.append(("log", [intent[0] for intent, _ in journal.intent_log.read()]))  # as a crash would leave it
+        seen.append(("rows before sent", intent_rows(journal.path)))
+        sent()
+        seen.append(("rows after sent", intent_rows(journal.path)))
         return await original(order)
 
     venue.place_order = spy  # type: ignore[method-assign]
     order = env.oms.submit(request())
+    cid = order.client_order_id
     await env.settle()
-    assert seen == [[order.client_order_id]]
-    reader = sqlite3.connect(journal.path)  # the rows followed once the request was on its way
-    try:
-        assert reader.execute("SELECT client_order_id FROM order_intents").fetchall() == [(order.client_order_id,)]
-    finally:
-        reader.close()
-    assert journal.order(order.client_order_id).status is S.OPEN  # type: ignore[union-attr]
-    assert KITE_TAG.fullmatch(order.client_order_id) and BINANCE_CLIENT_ID.fullmatch(order.client_order_id)
+    assert seen == [("log", [cid]), ("rows before sent", []), ("rows after sent", [cid])]
+    assert journal.order(cid).status is S.OPEN  # type: ignore[union-attr]
+    assert KITE_TAG.fullmatch(cid) and BINANCE_CLIENT_ID.fullmatch(cid)
+
+
+@pytest.mark.parametrize("mode", ["ack", "reject", "error"])
+async def test_without_sent_the_intent_is_inserted_by_the_journal_write_that_follows(env: Env, mode: str) -> None:
+    venue = binance(env)
+    venue.calls_sent, venue.place_mode = False, mode
+    cid = env.oms.submit(request()).client_order_id
+    await env.settle()
+    assert intent_rows(env.stack.journal.path) == [cid]
+
+
+def order_events(env: Env) -> list[tuple[OrderStatus | None, OrderStatus]]:
+    """(previous, new) status of every OrderUpdated from now on, as subscribers hear them."""
+    heard: list[tuple[OrderStatus | None, OrderStatus]] = []
+    env.bus.subscribe(OrderUpdated, lambda e: heard.append((e.previous_status, e.order.status)))
+    return heard
+
+
+async def test_subscribers_hear_of_a_new_order_once_its_request_is_written(env: Env) -> None:
+    venue = binance(env)
+    heard = order_events(env)
+    at: dict[str, list[tuple[OrderStatus | None, OrderStatus]]] = {}
+    original = venue.place_order
+
+    async def spy(order: Order, sent=None):  # type: ignore[no-untyped-def]
+        at["before sent"] = list(heard)
+        sent()
+        at["after sent"] = list(heard)
+        return await original(order)
+
+    venue.place_order = spy  # type: ignore[method-assign]
+    env.oms.submit(request())
+    assert heard == []  # nothing runs ahead of the send
+    await env.settle()
+    assert at == {"before sent": [], "after sent": [(None, S.PENDING_NEW)]}
+    assert heard == [(None, S.PENDING_NEW), (S.PENDING_NEW, S.OPEN)]
+
+
+async def test_an_order_held_up_on_its_way_is_announced_within_the_limit(env: Env) -> None:
+    venue = binance(env)
+    venue.calls_sent, venue.hold = False, asyncio.Event()  # a connector still waiting, e.g. on a rate limit
+    heard = order_events(env)
+    env.oms.submit(request())
+    await asyncio.sleep(0.05)
+    assert heard == [(None, S.PENDING_NEW)]
+    venue.hold.set()
+    await env.settle()
+    assert heard == [(None, S.PENDING_NEW), (S.PENDING_NEW, S.OPEN)]
+
+
+async def test_a_cancel_before_the_send_is_heard_after_the_new_order(env: Env) -> None:
+    heard = order_events(env)
+    cid = env.oms.submit(request()).client_order_id
+    await env.oms.cancel(cid)  # before the send task has run
+    await env.settle()
+    assert heard[:2] == [(None, S.PENDING_NEW), (S.PENDING_NEW, S.CANCEL_PENDING)]
+    assert heard[-1][1] is S.CANCELLED
 
 
 async def test_unknown_outcome_stays_in_flight_until_a_query_settles_it(env: Env) -> None:
