@@ -4,10 +4,11 @@ Strings keep money exact; every decoder is the inverse of its encoder (checked b
 """
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
+
+import orjson
 
 from core.domain import (Instrument, InstrumentId, InstrumentKind, OptionRight, OrderRequest, OrderType, Product, Side,
                          TimeInForce)
@@ -23,9 +24,18 @@ def undec(text: str | None) -> Decimal | None:
     return None if text is None or text == "" else Decimal(text)
 
 
+_DUMPS_OPTIONS = (orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATETIME
+                  | orjson.OPT_PASSTHROUGH_DATACLASS)  # dates and dataclasses go to _default, as json.dumps sent them
+
+
 def dumps(value: object) -> str:
-    """Serialise to compact JSON; Decimals, enums and dates become strings."""
-    return json.dumps(value, separators=(",", ":"), sort_keys=True, default=_default)
+    """Serialise to compact JSON with sorted keys; Decimals, enums and dates become strings.
+
+    orjson rather than json.dumps: an order's intent is two of these on its way out (42 us with json,
+    with cold caches). Non-ASCII text is stored as UTF-8 rather than escaped, and an int beyond 64 bits
+    raises TypeError.
+    """
+    return orjson.dumps(value, default=_default, option=_DUMPS_OPTIONS).decode()
 
 
 def _default(value: object) -> object:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import base64
+from urllib.parse import urlencode
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
@@ -79,3 +80,13 @@ def test_hmac_signed_query_verifies_on_the_server_side(params: list[tuple[str, s
     query = signed_rest_query([p for p in params if p[0] != "signature"], HmacSigner(SECRET))
     payload, signature = rest_payload(query, "")
     assert ApiKey("k", "acct", secret=SECRET).verify(payload, signature)
+
+
+@settings(max_examples=300)
+@given(st.lists(st.tuples(st.one_of(st.text(max_size=12), st.from_regex(r"[A-Za-z0-9_.~=&-]{0,6}", fullmatch=True)),
+                          st.one_of(st.text(max_size=20), st.from_regex(r"[A-Za-z0-9_.~-]{0,20}", fullmatch=True),
+                                    st.from_regex(r"[A-Za-z0-9_.~=&-]{0,8}", fullmatch=True))),
+                max_size=8))
+def test_rest_query_is_urlencode_exactly(params: list[tuple[str, str]]) -> None:
+    """The unreserved fast path changes nothing: reserved, non-ASCII and empty names and values included."""
+    assert rest_query(params) == urlencode(params)

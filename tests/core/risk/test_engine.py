@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any
 
@@ -11,6 +12,7 @@ from core.domain import (ClientOrderId, Instrument, InstrumentId, InstrumentKind
                          OrderType, Position, Product, Side, Venue)
 from core.errors import RiskRejected
 from core.risk import FreezeMode, RiskEngine, RiskLimits, RiskProfile, RiskRejection, default_profile
+from core.risk.rate import OrderRateLimiter
 
 NIFTY = Instrument(InstrumentId(Venue.ZERODHA, "NIFTY25DECFUT"), InstrumentKind.FUTURE, "NFO", Decimal("0.05"),
                    Decimal(75), underlying="NIFTY")
@@ -286,3 +288,15 @@ def test_preview_says_what_check_would_without_recording_anything() -> None:
     assert r2.engine.preview(ok, NIFTY)[0].startswith("order_rate:")
     r2.kill.engaged, r2.kill.reason = True, "test"
     assert r2.engine.preview(ok, NIFTY)[0].startswith("kill_switch: engaged (test)")
+
+
+def test_the_daily_order_count_starts_again_at_midnight_utc() -> None:
+    midnight_ns = int(datetime(2025, 12, 10, tzinfo=timezone.utc).timestamp()) * 10**9
+    now = [midnight_ns - 1]  # 23:59:59.999999999 UTC
+    limiter = OrderRateLimiter(lambda: now[0] / 1e9, lambda: now[0])
+    limiter.record(Venue.ZERODHA, "NFO", 3)
+    assert limiter.usage(Venue.ZERODHA).per_day == 3
+    assert limiter.problem(Venue.ZERODHA, "NFO", 1, None, None, 3) == "4 orders today on ZERODHA > limit 3/day"
+    now[0] = midnight_ns
+    assert limiter.usage(Venue.ZERODHA).per_day == 0
+    assert limiter.problem(Venue.ZERODHA, "NFO", 3, None, None, 3) is None
