@@ -24,6 +24,7 @@ from websockets.asyncio.client import ClientConnection
 
 from core.bus import EventBus
 from core.domain import ConnectionChanged, ConnectionStatus, Venue
+from core.order_priority import ORDER_PRIORITY, OrderPriority
 
 log = logging.getLogger(__name__)
 
@@ -44,8 +45,9 @@ class MarketStream:
                  channel: str = "market", max_messages_per_s: int = 5, stale_after_s: float = 1.5,
                  max_age_s: float = 23.5 * 3600, backoff_s: float = 0.25, backoff_max_s: float = 30.0,
                  on_connect: Callable[[], Awaitable[None]] | None = None,
-                 on_disconnect: Callable[[], None] | None = None) -> None:
+                 on_disconnect: Callable[[], None] | None = None, priority: OrderPriority = ORDER_PRIORITY) -> None:
         self.base_url = base_url.rstrip("/")
+        self._priority = priority
         self.venue = venue
         self.channel = channel
         self._bus = bus
@@ -195,6 +197,8 @@ class MarketStream:
     async def _read(self, ws: ClientConnection) -> None:
         with contextlib.suppress(websockets.ConnectionClosed):
             async for frame in ws:
+                if self._priority.active():
+                    await self._priority.wait()  # an order on its way to the wire goes first
                 self._last_rx = time.monotonic()
                 if self.status is ConnectionStatus.STALE:
                     self._set_status(ConnectionStatus.CONNECTED, "data flowing again")

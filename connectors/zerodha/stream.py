@@ -31,6 +31,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from core.bus import EventBus
 from core.domain import ConnectionChanged, ConnectionStatus, Venue
 from core.errors import ValidationError
+from core.order_priority import ORDER_PRIORITY, OrderPriority
 
 from .ticker import KiteTick, MalformedFrame, parse_frame
 
@@ -47,8 +48,10 @@ class KiteTickerStream:
                  on_ticks: Callable[[list[KiteTick], int], None], on_order: Callable[[dict[str, Any]], None],
                  on_connected: Callable[[], Awaitable[None]] | None = None, on_auth_failed: Callable[[], None] | None = None,
                  stale_after_s: float = 2.0, dead_after_s: float = 5.0, backoff_s: float = 1.0, backoff_max_s: float = 60.0,
-                 max_retries: int = 50, batch_size: int = 500, max_tokens: int = 3000, open_timeout_s: float = 7.0) -> None:
+                 max_retries: int = 50, batch_size: int = 500, max_tokens: int = 3000, open_timeout_s: float = 7.0,
+                 priority: OrderPriority = ORDER_PRIORITY) -> None:
         self.url = url.rstrip("/")
+        self._priority = priority
         self.api_key = api_key
         self._bus = bus
         self._access_token = access_token
@@ -203,6 +206,8 @@ class KiteTickerStream:
             self._background.add(task)
             task.add_done_callback(self._background.discard)
         async for message in ws:
+            if self._priority.active():
+                await self._priority.wait()  # an order on its way to the wire goes first
             now = time.monotonic()
             self._last_rx = now
             self._heard = True

@@ -31,6 +31,7 @@ from core.domain import (ClientOrderId, Fill, FillEvent, InstrumentId, Order, Or
                          Side, Venue, VenueOrderReport)
 from core.errors import OrderOutcomeUnknown, TransportError, ValidationError, VenueError
 from core.journal import Journal
+from core.order_priority import ORDER_PRIORITY, OrderPriority
 from core.venue import VenueClient
 
 from . import state
@@ -49,9 +50,10 @@ class OrderManager:
 
     def __init__(self, bus: EventBus, journal: Journal, venues: Mapping[Venue, VenueClient], *, id_prefix: str = "SQ",
                  clock_ns: Callable[[], int] = time.time_ns, check_interval_s: float = 2.0,
-                 not_found_grace_s: float = 10.0) -> None:
+                 not_found_grace_s: float = 10.0, priority: OrderPriority = ORDER_PRIORITY) -> None:
         self._bus = bus
         self._journal = journal
+        self._priority = priority  # market-data readers let an order go first until its request is written
         self.venues = dict(venues)
         self.ids = ClientOrderIdGenerator(journal, id_prefix)
         self._clock_ns = clock_ns
@@ -184,6 +186,7 @@ class OrderManager:
         self._orders.remember(order)
         self._sending.add(cid)
         self._unannounced[cid] = order
+        self._priority.begin()
         loop = asyncio.get_running_loop()  # once: in Python 3.11 each call is a getpid() system call
         self._spawn(self._send(cid, client), loop)
         loop.call_later(ANNOUNCE_WITHIN_S, self._announce, cid)
@@ -433,6 +436,7 @@ class OrderManager:
         """Publish a submitted order's first OrderUpdated, if it is still held back."""
         order = self._unannounced.pop(cid, None)
         if order is not None:
+            self._priority.end()
             self._bus.publish(OrderUpdated(order, None))
 
     def _mark_unknown(self, cid: ClientOrderId, detail: str) -> None:

@@ -99,6 +99,26 @@ async def test_subscribers_hear_of_a_new_order_once_its_request_is_written(env: 
     assert heard == [(None, S.PENDING_NEW), (S.PENDING_NEW, S.OPEN)]
 
 
+async def test_market_data_lets_an_order_go_first_until_its_request_is_written(env: Env) -> None:
+    venue = binance(env)
+    priority = env.oms._priority
+    at: dict[str, bool] = {}
+    original = venue.place_order
+
+    async def spy(order: Order, sent=None):  # type: ignore[no-untyped-def]
+        at["before sent"] = priority.active()
+        sent()
+        at["after sent"] = priority.active()
+        return await original(order)
+
+    venue.place_order = spy  # type: ignore[method-assign]
+    assert not priority.active()
+    env.oms.submit(request())
+    assert priority.active()
+    await env.settle()
+    assert at == {"before sent": True, "after sent": False}
+
+
 async def test_an_order_held_up_on_its_way_is_announced_within_the_limit(env: Env) -> None:
     venue = binance(env)
     venue.calls_sent, venue.hold = False, asyncio.Event()  # a connector still waiting, e.g. on a rate limit
