@@ -1,10 +1,11 @@
 """Tell a caller the moment an HTTP request has been written to the socket, through httpcore's trace extension.
 
-Why: the OMS defers its journal inserts (and the fsync they start) until the order's request has left,
-so that they run while the venue is answering. "Handed to httpx" is too early for that: httpcore yields
-to the event loop a few times before it writes (its pool lock, then a checkpoint before each send), and
-work queued for that moment ran ahead of the write, 0.5 ms and more. httpcore calls the trace callback
-with "<protocol>.send_request_body.complete" once the last byte is written, before it waits for the answer.
+Why: the OMS defers its journal inserts (and the fsync they start), the order's first bus event and the
+market-data readers' turn until the order's request has left, so that they run while the venue answers.
+"Handed to httpx" is too early for that: httpcore yields to the event loop a few times before it writes
+(its pool lock, then a checkpoint before each send), and work queued for that moment ran ahead of the
+write, 0.5 ms and more. httpcore calls the trace callback with "<protocol>.send_request_body.complete"
+once the last byte is written, before it waits for the answer.
 """
 from __future__ import annotations
 

@@ -94,7 +94,8 @@ class BinanceRest:
         log.info("Binance clock offset %+.0f ms (round trip %.0f ms)", self.offset_ms, t1 - t0)
 
     async def request(self, method: str, path: str, params: Params = (), *, weight: int = 1, signed: bool = False,
-                      key_only: bool = False, orders: int = 0, is_order: bool = False, sent: RequestSent | None = None) -> Any:
+                      key_only: bool = False, orders: int = 0, is_order: bool = False,
+                      sent: RequestSent | None = None) -> Any:
         """Send one request and return the decoded JSON; raise core errors on failure.
 
         signed adds timestamp, recvWindow and signature; key_only just the API key header (listenKey).

@@ -34,7 +34,7 @@ class HmacSigner:
     key_type = "HMAC"
 
     def __init__(self, secret: str) -> None:
-        self._keyed = hmac.new(secret.encode(), digestmod=hashlib.sha256)  # copied per signature: no key set-up each time
+        self._keyed = hmac.new(secret.encode(), digestmod=hashlib.sha256)  # copied per signature: no key set-up
 
     def sign(self, payload: str) -> str:
         mac = self._keyed.copy()
@@ -94,7 +94,7 @@ def _quoted(text: str) -> str:
 def signed_rest_query(params: Params, signer: Signer) -> str:
     """Return the query string with `&signature=...` appended (base64 signatures percent-encoded)."""
     query = rest_query(params)
-    signature = _quoted(signer.sign(query))  # hex (HMAC) as it is; base64 (Ed25519) has no spaces, so quote_plus = quote
+    signature = _quoted(signer.sign(query))  # hex (HMAC) as it is; base64 (Ed25519) has no spaces: quote_plus = quote
     return f"{query}&signature={signature}" if query else f"signature={signature}"
 
 

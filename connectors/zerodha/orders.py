@@ -70,7 +70,8 @@ class OrderDesk:
         validate_order(inst, order.request, reference_price)
         variety, form = order_params(order, inst.exchange, inst.extra.get("tradingsymbol", inst.symbol), self.market_protection)
         try:
-            data = await self.rest.request("POST", f"/orders/{variety}", form=form, kind=ORDERS, is_order=True, sent=sent)
+            data = await self.rest.request("POST", f"/orders/{variety}", form=form, kind=ORDERS, is_order=True,
+                                           sent=sent)
         except KiteOutcomeUnknown as exc:
             return await self._resolve_unknown(order, exc)
         order_id = str(data["order_id"])

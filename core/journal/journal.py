@@ -5,8 +5,8 @@ OS page cache) before the connector is called, so a crash of the terminal can ne
 without its journal row: the rows are inserted once the request is on its way (flush_intents), before
 any other journal call, or, after a crash, when the journal is next opened. Every commit is
 synchronous=NORMAL (in the WAL, safe from a process crash); once the rows are inserted, WalSync fsyncs the
-intent log and the WAL on a worker thread (about 2 ms) while the order is on its way. A power cut in that window can lose
-only what reconciliation fetches back from the venue. kv entries written with durable=True (the kill
+intent log and the WAL on a worker thread (about 2 ms) while the order is on its way. A power cut in that
+window can lose only what reconciliation fetches back from the venue. kv entries written with durable=True (the kill
 switch, the id epoch) are fsynced before put() returns.
 
 Threading: one connection, used on the loop thread only; the WAL fsync and the checkpoints run on

@@ -3,9 +3,10 @@
 Every order is journaled before its connector is called (its intent is written to the journal's intent
 log, which survives a crash; its rows are inserted, and everything fsynced on a worker thread, once the
 request is written: see core.journal.journal), then sent from a task so the caller gets the live order at
-once; its first OrderUpdated is published once the request is written too, so nothing else runs ahead of it. Venue updates (the place/cancel/modify answers, VenueOrderReport and
-FillEvent from the bus, query answers) go through core.trading.state, so they may arrive late, twice or
-out of order. New fills are journaled once per trade id and published as FillApplied for the portfolio.
+once. Its first OrderUpdated is published once the request is written too, and until then market-data
+readers let the send go first (core.order_priority), so nothing else runs ahead of it. Venue updates (the
+place/cancel/modify answers, VenueOrderReport and FillEvent from the bus, query answers) go through
+core.trading.state, so they may arrive late, twice or out of order. New fills are journaled once per trade id and published as FillApplied for the portfolio.
 
 Unknown outcomes: OrderOutcomeUnknown (or any unexpected connector error) after sending leaves the order
 PENDING_NEW and in flight. A stream update, a query from the in-flight check, or reconciliation settles

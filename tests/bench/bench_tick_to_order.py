@@ -40,6 +40,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from common import print_table  # noqa: E402
 
 from connectors.binance.streams import MarketStream  # noqa: E402
+from connectors.request_sent import sent_extensions  # noqa: E402
 from core.bus import EventBus  # noqa: E402
 from core.domain import InstrumentId, Order, OrderRequest, OrderType, Side, TimeInForce, TradePrint, Venue  # noqa: E402
 from terminal.engine import Engine  # noqa: E402
@@ -89,10 +90,11 @@ def instrument(probe: Probe) -> None:
         t1 = time.perf_counter_ns()
         tw = [0]
         hook = (kwargs.get("extensions") or {}).get("trace")
-        if hook is not None:
+        if hook is not None:  # the connector's sent() hook: stamp tw first, by the same trace event
+            stamp = sent_extensions(lambda: tw.__setitem__(0, time.perf_counter_ns()))["trace"]  # type: ignore[index]
+
             async def trace(event: str, info: dict[str, Any]) -> None:
-                if event.endswith("send_request_body.complete"):
-                    tw[0] = time.perf_counter_ns()
+                await stamp(event, info)
                 await hook(event, info)
 
             kwargs["extensions"] = {**kwargs["extensions"], "trace": trace}
