@@ -105,7 +105,7 @@ class Simulator:
             book.prev_close = inst.round_price(Decimal(repr(book.fair * (1 + self.rng.normal(0, 0.006)))), Rounding.NEAREST)
 
     def _history(self, minutes: int) -> None:
-        """Give every book a 1-minute history ending now, so charts open with data; each is made on its first query.
+        """Give every book a 1-minute history up to now, so charts open with data; each is made on its first query.
 
         A book's history draws from its own generators (seed, book), so it is the same whichever books
         were charted before it, and it ends at the values the book starts from now."""
@@ -115,6 +115,10 @@ class Simulator:
         if minutes > 0:
             for book in self.ex.books.values():
                 book.candles.defer(partial(self._history_rows, book, end, minutes))
+                # the minute under way opens at the start value: a book that has not traded yet since start-up
+                # still has a bar there, so the history has no hole between its last closed minute and the live ones
+                opening = book.spec.instrument.round_price(Decimal(repr(book.fair)), Rounding.NEAREST)
+                book.candles.update(now, float(opening), 0.0, float(book.oi) if book.oi else None)
 
     def _history_rows(self, book: "Book", end_ns: int, minutes: int) -> tuple[np.ndarray, np.ndarray] | None:
         closes = self._history_closes(book, minutes)

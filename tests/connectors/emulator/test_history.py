@@ -42,12 +42,16 @@ def test_a_history_ends_at_the_value_the_book_starts_from() -> None:
     ex = exchange()
     for key, candles in history(ex, some_books(ex)).items():
         book = ex.books[key]
-        assert len(candles) == 120 and candles[-1].start_ns == NOW - NOW % MINUTE_NS - MINUTE_NS
+        # 120 closed minutes, then the minute under way: it has a bar before the book's first trade, opened at its start value
+        opening = candles[-1]
+        assert len(candles) == 121 and [c.start_ns for c in candles[-2:]] == [NOW - NOW % MINUTE_NS - MINUTE_NS, NOW - NOW % MINUTE_NS]
+        assert opening.open == opening.high == opening.low == opening.close and opening.volume == 0
+        assert abs(float(opening.close) - book.fair) <= max(float(book.spec.instrument.tick_size), 0.01), key
         close_enough = 1e-3 if book.spec.instrument.kind is InstrumentKind.OPTION else 1e-9  # options: priced a minute earlier
-        assert abs(float(candles[-1].close) - book.fair) <= max(0.01, book.fair * close_enough), key
+        assert abs(float(candles[-2].close) - book.fair) <= max(0.01, book.fair * close_enough), key
         if book.spec.instrument.kind is InstrumentKind.FUTURE and book.spec.market == "NFO":  # it follows its index
             index = history(ex, [("NSE", book.spec.underlying_symbol)])[("NSE", book.spec.underlying_symbol)]
-            ratio = [float(f.close) / float(i.close) for f, i in zip(candles, index)]
+            ratio = [float(f.close) / float(i.close) for f, i in zip(candles[:-1], index[:-1])]  # the opening bars are on tick
             assert max(ratio) - min(ratio) < 1e-6
 
 
@@ -62,3 +66,13 @@ def test_live_minutes_folded_in_before_the_first_query_follow_the_history() -> N
     assert [str(c.close) for c in candles] == ["10.50", "10.50", "10.50", "12.00", "13.00"]
     series.update(first + 5 * MINUTE_NS, 14.0, 1.0)
     assert len(series.query(60, first, first + 10 * MINUTE_NS)) == 6  # made once, then live as before
+
+
+def test_the_start_up_minute_has_a_bar_even_if_the_book_never_traded_in_it() -> None:
+    """An emulator started late in a minute: a chart loaded just after the next minute opens has no hole."""
+    clock = [NOW - NOW % MINUTE_NS + MINUTE_NS - 10**8]  # 0.1 s before the minute ends
+    ex = Exchange(seed=3, clock_ns=lambda: clock[0], today=date(2026, 11, 25), history_minutes=120)
+    started = clock[0] - clock[0] % MINUTE_NS
+    clock[0] += 2 * 10**9  # nothing has traded: the simulation has not stepped
+    starts = [c.start_ns for c in ex.candles("spot", "BTCUSDT", 60, clock[0] - 3 * MINUTE_NS, clock[0])]
+    assert starts == [started - 2 * MINUTE_NS, started - MINUTE_NS, started]
