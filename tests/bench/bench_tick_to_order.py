@@ -9,10 +9,13 @@ acknowledged, cancelled) has finished. Timestamps (time.perf_counter_ns),
 added by monkeypatching in this script only:
   t0  MarketStream._deliver entered: the connector has the websocket frame (text) in hand;
   t1  httpx.AsyncClient.request entered with the order's POST: the request is handed to httpx;
-  tw  httpcore's trace says the request's last byte is written to the socket (the connector's sent() hook,
-      which then journals the order's rows: they run after the write, while the emulator answers);
+  tk  the request's first socket send begins (anyio's SocketStream.send, which hands the bytes to the
+      kernel without yielding first): the order leaves the process;
+  tw  httpcore's trace says the request is written (the connector's sent() hook, which then journals the
+      order's rows while the emulator answers); httpcore yields the loop after each write before it says
+      so, and the emulator process, woken by the bytes, often takes this CPU meanwhile;
   t2  the httpx call returned: the response is back (httpx, loopback, emulator, response parsing).
-(a) t1 - t0 is the terminal's own code; tw - t0 adds httpx/httpcore's way to the socket; (b) t2 - t1 is
+(a) t1 - t0 is the terminal's own code; tk - t0 adds httpx/httpcore's way to the socket; (b) t2 - t1 is
 the network part, reported separately.
 USD-M rather than spot because its order-rate limit (300 per 10 s) allows >= 500 orders in the run
 (spot allows 50 per 10 s); the order-rate risk limits are raised for the run in its profile, and
@@ -28,11 +31,13 @@ import os
 import sys
 import tempfile
 import time
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import anyio._backends._asyncio as anyio_asyncio  # its socket stream: the bench stamps the kernel handoff there
 import httpx
 import numpy as np
 
@@ -72,15 +77,26 @@ class Probe:
     handler: list[int] = field(default_factory=list)  # handler entered - t0 (parse + bus)
     journaled: list[int] = field(default_factory=list)  # engine.entry.submit returned (risk, OMS, journal) - t0
     inside: list[int] = field(default_factory=list)  # t1 - t0
+    kernel: list[int] = field(default_factory=list)  # tk - t0
     written: list[int] = field(default_factory=list)  # tw - t0
     network: list[int] = field(default_factory=list)  # t2 - t1
     answered: asyncio.Event = field(default_factory=asyncio.Event)
 
 
+FIRST_SEND: ContextVar[list[int] | None] = ContextVar("FIRST_SEND", default=None)  # the request in this task: tk
+
+
 def instrument(probe: Probe) -> None:
-    """Wrap the frame handler and httpx's request (this process only) to stamp t0, t1, t2."""
+    """Wrap the frame handler, httpx's request and anyio's socket send (this process only) to stamp t0-t2."""
     deliver = MarketStream._deliver
     request = httpx.AsyncClient.request
+    socket_send = anyio_asyncio.SocketStream.send
+
+    async def stamped_send(self: anyio_asyncio.SocketStream, item: bytes) -> None:
+        first = FIRST_SEND.get()
+        if first is not None and not first[0]:
+            first[0] = time.perf_counter_ns()
+        await socket_send(self, item)
 
     def stamped_deliver(self: MarketStream, text: str) -> None:
         probe.frame_ns = time.perf_counter_ns()
@@ -88,7 +104,8 @@ def instrument(probe: Probe) -> None:
 
     async def stamped_request(self: httpx.AsyncClient, method: str, url: Any, *args: Any, **kwargs: Any) -> httpx.Response:
         t1 = time.perf_counter_ns()
-        tw = [0]
+        tw, tk = [0], [0]
+        FIRST_SEND.set(tk)
         hook = (kwargs.get("extensions") or {}).get("trace")
         if hook is not None:  # the connector's sent() hook: stamp tw first, by the same trace event
             stamp = sent_extensions(lambda: tw.__setitem__(0, time.perf_counter_ns()))["trace"]  # type: ignore[index]
@@ -103,6 +120,7 @@ def instrument(probe: Probe) -> None:
         if method == "POST" and "/order" in str(url) and probe.trigger_ns is not None:
             probe.handler.append(probe.handler_ns - probe.trigger_ns)
             probe.inside.append(t1 - probe.trigger_ns)
+            probe.kernel.append(tk[0] - probe.trigger_ns)
             probe.written.append(tw[0] - probe.trigger_ns)
             probe.network.append(t2 - t1)
             probe.trigger_ns = None
@@ -111,6 +129,7 @@ def instrument(probe: Probe) -> None:
 
     MarketStream._deliver = stamped_deliver  # type: ignore[method-assign]
     httpx.AsyncClient.request = stamped_request  # type: ignore[method-assign, assignment]
+    anyio_asyncio.SocketStream.send = stamped_send  # type: ignore[method-assign]
 
 
 async def run(root: Path) -> tuple[Probe, float, int]:
@@ -188,7 +207,8 @@ def main() -> None:
     for label, values, goal in (("frame in -> strategy handler (parse, bus)", probe.handler, None),
                                 ("frame in -> order journaled (submit returned)", probe.journaled, None),
                                 ("(a) frame in -> order handed to httpx", probe.inside, 1.0),
-                                ("frame in -> request written to the socket", probe.written, None),
+                                ("frame in -> request bytes handed to the kernel", probe.kernel, None),
+                                ("frame in -> httpcore says written (sent() hook)", probe.written, None),
                                 ("(b) httpx request -> response (network)", probe.network, None)):
         us = np.array(values) / 1000.0
         p50, p99 = np.percentile(us, [50, 99])
