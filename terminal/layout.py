@@ -171,7 +171,7 @@ def build_panels(window: MainWindow, engine: Engine, keymap: Keymap, log_handler
         positions.venues = list(engine.venues)
         risk.venues = list(engine.venues)
         watch.refresh()
-        chain._underlying_changed(chain.underlying_box.currentText())
+        chain.reload_expiries()
         derivatives = [i.id for i in engine.catalog if i.underlying in chain.chains and i.kind.value in ("option", "future")]
         asyncio.ensure_future(engine.subscribe(derivatives))
         if book.instrument is not None:

@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QEvent, Qt
 from PySide6.QtGui import QHelpEvent
-from PySide6.QtWidgets import QApplication, QHeaderView, QTableView, QToolTip, QWidget
+from PySide6.QtWidgets import (QApplication, QComboBox, QHeaderView, QStyle, QStyleOptionComboBox, QTableView, QTabWidget, QToolTip,
+                               QWidget)
 from pytestqt.qtbot import QtBot
 
 from core import options
@@ -84,6 +85,40 @@ def test_chain_panel_shows_strikes_and_opens_tickets_at_bid_and_ask(qtbot: QtBot
     assert not panel.trade_cell(atm, panel.model.strike_column)  # the strike is not tradable
     panel.set_column_visible("gamma", True)
     assert not panel.table.isColumnHidden(panel.model.column_of(OptionRight.CALL, "gamma"))
+
+
+def text_room(box: QComboBox) -> int:
+    """The width a combo box leaves for its text, minus what its current text needs."""
+    option = QStyleOptionComboBox()
+    box.initStyleOption(option)
+    field = box.style().subControlRect(QStyle.ComplexControl.CC_ComboBox, option, QStyle.SubControl.SC_ComboBoxEditField, box)
+    return field.width() - box.fontMetrics().horizontalAdvance(box.currentText())
+
+
+@pytest.mark.parametrize("theme", ["dark", "light"])
+def test_chain_expiry_shows_its_whole_date_when_the_catalog_loads_behind_another_tab(
+        qtbot: QtBot, rig: Any, theme: str) -> None:
+    """As at start-up: the chain tab is shown before the venue's instruments load, and they load while another
+    tab is in front. The expiry box kept the size of its empty first showing: '08 Dec 2' for '08 Dec 2026'."""
+    model, market, catalog = rig
+    empty = OptionChainModel(InstrumentCatalog([catalog.get(SPOT)]), "NIFTY", SPOT, lambda e: T, rate=0.0)
+    panel = OptionChainPanel({"NIFTY": empty}, market)
+    tabs = QTabWidget()
+    qtbot.addWidget(tabs)
+    tabs.setStyleSheet(load_theme(theme))
+    tabs.addTab(panel, "Option chain")
+    tabs.addTab(QWidget(), "Chart")
+    tabs.resize(900, 500)
+    tabs.show()
+    qtbot.waitExposed(tabs)
+    assert panel.expiry_box.count() == 0
+    tabs.setCurrentIndex(1)
+    empty.catalog.add(list(catalog))
+    panel.reload_expiries()
+    tabs.setCurrentIndex(0)
+    QApplication.processEvents()
+    assert panel.expiry_box.currentText() == "30 Dec 2025" and text_room(panel.expiry_box) >= 0
+    assert panel.snapshot is not None and len(panel.snapshot.strikes) == 21
 
 
 def test_chain_table_repaints_only_the_cells_whose_look_changed(qtbot: QtBot, rig: Any) -> None:

@@ -45,8 +45,10 @@ class OptionChainPanel(QWidget):
         self.snapshot: ChainSnapshot | None = None
         self.underlying_box = QComboBox()
         self.underlying_box.addItems(list(chains))
-        self.underlying_box.currentTextChanged.connect(self._underlying_changed)
+        self.underlying_box.currentTextChanged.connect(lambda _: self.reload_expiries())
         self.expiry_box = QComboBox()
+        # sized to its dates whenever they change: the box is empty when first shown, before the catalog loads
+        self.expiry_box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         self.expiry_box.currentIndexChanged.connect(lambda _: self.refresh())
         self.count_box = QSpinBox()
         self.count_box.setRange(3, 50)
@@ -106,7 +108,7 @@ class OptionChainPanel(QWidget):
         layout.addLayout(top)
         layout.addWidget(self.summary)
         layout.addWidget(split, 1)
-        self._underlying_changed(self.underlying_box.currentText())
+        self.reload_expiries()
         self._timer = screen_timer(self, frame_hz, self.refresh, when_hidden=lambda: self.snapshot is None)
         self._term_timer = screen_timer(self, 1 / PLOT_EVERY_S, self.refresh_term_structure)
 
@@ -114,7 +116,8 @@ class OptionChainPanel(QWidget):
     def chain(self) -> OptionChainModel | None:
         return self.chains.get(self.underlying_box.currentText())
 
-    def _underlying_changed(self, _: str) -> None:
+    def reload_expiries(self) -> None:
+        """List the chosen underlying's expiries (again: call when the catalog has changed) and refresh."""
         chain = self.chain
         self.expiry_box.blockSignals(True)
         self.expiry_box.clear()
