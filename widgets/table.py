@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, QSortFilterProxyModel, Qt, QTimer
-from PySide6.QtGui import QColor, QGuiApplication, QKeySequence, QShortcut
+from PySide6.QtGui import QColor, QGuiApplication, QKeySequence, QShortcut, QShowEvent
 from PySide6.QtWidgets import QAbstractItemView, QFileDialog, QHeaderView, QLineEdit, QTableView, QVBoxLayout, QWidget
 
 from .style import DOWN, UP, mono_font
@@ -212,10 +212,14 @@ class _Proxy(QSortFilterProxyModel):
             return str(a) < str(b)
 
 
+FIT_COLUMNS_EVERY_MS = 1000
+
+
 class DataTable(QWidget):
     """A RowTableModel in a sortable, filterable view with copy and CSV export."""
 
-    def __init__(self, model: RowTableModel[Any], filter_placeholder: str = "Filter…", parent: QWidget | None = None) -> None:
+    def __init__(self, model: RowTableModel[Any], filter_placeholder: str = "Filter…", parent: QWidget | None = None,
+                 fit_every_ms: int = FIT_COLUMNS_EVERY_MS) -> None:
         super().__init__(parent)
         self.model = model
         self.proxy = _Proxy()
@@ -240,6 +244,12 @@ class DataTable(QWidget):
         header.setStretchLastSection(True)
         for i, column in enumerate(model.columns):
             self.view.setColumnWidth(i, column.width or 90)
+        self._fit_timer = QTimer(self)  # widen columns whose figures outgrew them, at most once a second
+        self._fit_timer.setSingleShot(True)
+        self._fit_timer.setInterval(fit_every_ms)
+        self._fit_timer.timeout.connect(self.fit_columns)
+        for signal in (model.modelReset, model.rowsInserted, model.dataChanged):
+            signal.connect(self._schedule_fit)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(2)
@@ -250,6 +260,42 @@ class DataTable(QWidget):
         self._flash_timer.setInterval(200)
         self._flash_timer.timeout.connect(self.view.viewport().update)
         self._flash_timer.start()
+
+    def _schedule_fit(self, *_: object) -> None:
+        if not self._fit_timer.isActive():
+            self._fit_timer.start()
+
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802
+        """Rows that changed while the table was hidden are fitted once it shows."""
+        super().showEvent(event)
+        self._schedule_fit()
+
+    def fit_columns(self) -> None:
+        """Widen every column (but the stretching last one) whose rows on screen no longer fit: a figure is never
+        cut to '1,000,000...'. Columns only grow, so a row that leaves does not make the table jump.
+
+        Only the widest text of each column is sized by the view (with its delegate's margins): asking the view
+        for whole columns called the model for every role of every cell, 15 ms for a 40-row table."""
+        view, proxy = self.view, self.proxy
+        rows = proxy.rowCount()
+        if not rows or not view.isVisible():
+            return
+        first = max(view.rowAt(0), 0)
+        last = view.rowAt(view.viewport().height() - 1)
+        last = rows - 1 if last < 0 else last
+        advance = view.fontMetrics().horizontalAdvance
+        for col in range(proxy.columnCount() - 1):
+            if view.isColumnHidden(col):
+                continue
+            widest, widest_row = -1, first
+            for row in range(first, last + 1):
+                text = proxy.index(row, col).data()
+                width = advance(text) if isinstance(text, str) else 0
+                if width > widest:
+                    widest, widest_row = width, row
+            wanted = view.sizeHintForIndex(proxy.index(widest_row, col)).width() + view.showGrid()  # the grid line takes 1 px
+            if wanted > view.columnWidth(col):
+                view.setColumnWidth(col, wanted)
 
     def selected_rows(self) -> list[Any]:
         """Return the model rows currently selected (in view order)."""

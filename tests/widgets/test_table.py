@@ -54,3 +54,35 @@ def test_fmt_number() -> None:
     assert fmt_number(D("1234567.891"), 2) == "1,234,567.89"
     assert fmt_number(D("5"), 1, sign=True) == "+5.0"
     assert fmt_number(None) == "" and fmt_number(float("nan")) == ""
+
+
+FIT_MS = 50
+
+
+def test_columns_widen_to_figures_that_outgrow_them_and_never_shrink(qtbot: QtBot) -> None:
+    """The Funds table cut ZERODHA's free cash to '1,000,000...' in a 90 px column."""
+    columns = [*COLUMNS, Column[Row]("Note", lambda r: "")]  # the last column stretches; it is not fitted
+    model = RowTableModel(columns, key=lambda r: r.sym)
+    table = DataTable(model, fit_every_ms=FIT_MS)
+    qtbot.addWidget(table)
+    table.resize(600, 200)
+    table.show()
+    qtbot.waitExposed(table)
+    model.set_rows([Row("INR", D("1"))])
+    qtbot.wait(3 * FIT_MS)
+    assert table.view.columnWidth(1) == 90  # "1.00" fits the column as set
+    model.set_rows([Row("INR", D("1000000000"))])  # a cell change, not a reset
+    figure = table.view.fontMetrics().horizontalAdvance("1,000,000,000.00")
+    cell_room = 2 * 3 + 1  # the item's text margins either side (the focus frame's 2 px + 1) and the grid line
+    qtbot.waitUntil(lambda: table.view.columnWidth(1) >= figure + cell_room, timeout=2000)
+    widened = table.view.columnWidth(1)
+    model.set_rows([Row("INR", D("1"))])
+    qtbot.wait(3 * FIT_MS)
+    assert table.view.columnWidth(1) == widened
+    table.hide()  # a tab behind another: fitted once it shows
+    model.set_rows([Row("INR", D("1000000000000000"))])
+    qtbot.wait(3 * FIT_MS)
+    assert table.view.columnWidth(1) == widened
+    table.show()
+    longer = table.view.fontMetrics().horizontalAdvance("1,000,000,000,000,000.00")
+    qtbot.waitUntil(lambda: table.view.columnWidth(1) >= longer + cell_room, timeout=2000)

@@ -3,6 +3,7 @@ from __future__ import annotations
 from decimal import Decimal as D
 from typing import Any
 
+from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from core.bus import EventBus
@@ -113,6 +114,26 @@ def test_risk_panel_bars_rejections_and_kill_switch(qtbot: QtBot, qloop: Any, sp
     panel.kill.click()
     spin()
     assert engaged == [True]
+
+
+def test_risk_panel_limits_read_whole_beside_long_rejections(qtbot: QtBot) -> None:
+    """In the bottom dock the rejections' long lines took the splitter and cut every limit to 'BINAN'."""
+    usages = tuple(LimitUsage(name, D("3"), D("20"), "orders") for name in ("orders_per_second", "orders_per_minute", "open_orders"))
+    rejection = Rejection(1, "market_protection", "ZERODHA needs market protection on MARKET orders (give a percentage, "
+                          "e.g. 2, or -1 for automatic)", BTC, "BUY", D("75"), "ui")
+    snaps = {v: RiskSnapshot(v, usages, False, False, False, (rejection,)) for v in (Venue.BINANCE, Venue.BINANCE_USDM)}
+    panel = RiskPanel(snaps.__getitem__, [], lambda flatten: None, lambda: None)  # no venue yet: as at start-up
+    qtbot.addWidget(panel)
+    panel.resize(1000, 240)
+    panel.show()
+    qtbot.waitExposed(panel)
+    panel.venues = list(snaps)
+    panel.refresh()
+    QApplication.processEvents()
+    for name, bar, value in panel.bars.values():
+        assert name.width() >= name.sizeHint().width() and value.width() >= value.sizeHint().width(), name.text()
+        assert bar.width() >= 60
+    assert panel.rejections.width() >= 250
 
 
 def test_holdings_panel_shows_rows_and_totals(qtbot: QtBot) -> None:

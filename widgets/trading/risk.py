@@ -16,6 +16,9 @@ from widgets.style import mono_font
 from widgets.table import fmt_number
 
 
+MAX_LIMITS_WIDTH = 560  # px the limits pane may claim from the rejections beside it
+
+
 class RiskPanel(QWidget):
     def __init__(self, snapshot: Callable[[Venue], RiskSnapshot], venues: list[Venue], engage: Callable[[bool], object],
                  rearm: Callable[[], object], parent: QWidget | None = None) -> None:
@@ -37,12 +40,13 @@ class RiskPanel(QWidget):
         top.addWidget(self.rearm_button)
         top.addWidget(self.state, 1)
         self.grid = QGridLayout()
+        self.grid.setColumnStretch(1, 1)  # the bars take the spare width; names and figures read whole
         self.bars: dict[tuple[Venue, str], tuple[QLabel, QProgressBar, QLabel]] = {}
-        limits = QWidget()
-        limits.setLayout(self.grid)
-        scroll = QScrollArea()  # many limits x venues: scroll rather than force the window taller
+        self._limits = QWidget()
+        self._limits.setLayout(self.grid)
+        self._scroll = scroll = QScrollArea()  # many limits x venues: scroll rather than force the window taller
         scroll.setWidgetResizable(True)
-        scroll.setWidget(limits)
+        scroll.setWidget(self._limits)
         self.rejections = QPlainTextEdit()
         self.rejections.setReadOnly(True)
         self.rejections.setFont(mono_font(9))
@@ -51,8 +55,11 @@ class RiskPanel(QWidget):
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addLayout(top)
         split = QSplitter(Qt.Orientation.Horizontal)
+        split.setChildrenCollapsible(False)
         split.addWidget(scroll)
         split.addWidget(self.rejections)
+        split.setStretchFactor(0, 3)
+        split.setStretchFactor(1, 2)
         self.rejections.setPlaceholderText("Last rejections appear here, with the rule and the numbers")
         layout.addWidget(split, 1)
         self._timer = screen_timer(self, 2.0, self.refresh)
@@ -63,6 +70,13 @@ class RiskPanel(QWidget):
     def _call(self, result: object) -> None:
         if hasattr(result, "__await__"):
             run_async(result, lambda exc: self.state.setText(f"⚠ {exc}"))  # type: ignore[arg-type]
+
+    def _fit_limits(self) -> None:
+        """Keep the limits pane wide enough for its names, a bar and the figures: the rows arrive once the venues
+        are known, after the splitter has shared out its width (the rejections' long lines had taken it all)."""
+        bar = self._scroll.verticalScrollBar().sizeHint().width()
+        wanted = self._limits.sizeHint().width() + bar + 2 * self._scroll.frameWidth()
+        self._scroll.setMinimumWidth(min(wanted, MAX_LIMITS_WIDTH))  # wider still: the pane scrolls sideways
 
     def refresh(self) -> None:
         lines: list[str] = []
@@ -79,6 +93,7 @@ class RiskPanel(QWidget):
                     widgets[1].setTextVisible(False)
                     for col, w in enumerate(widgets):
                         self.grid.addWidget(w, row, col)
+                        w.show()  # now, not on the layout's deferred show: the pane's width is fitted to them below
                     self.bars[key] = widgets
                 _, bar, value = self.bars[key]
                 if usage.limit is None or usage.limit == 0:
@@ -97,6 +112,7 @@ class RiskPanel(QWidget):
                 lines.append(f"{when} {r.instrument_id.symbol} {r.side} {r.quantity.normalize():f} [{r.source}] {r.rule}: {r.message}")
             if snap.halted:
                 lines.append(f"{venue.value}: HALTED — daily loss limit reached")
+        self._fit_limits()
         self.state.setText("● ENGAGED: new orders blocked" if engaged else "armed")
         self.state.setProperty("state", "bad" if engaged else "ok")
         self.state.style().unpolish(self.state)
