@@ -12,7 +12,7 @@ import io
 import time
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Context, Decimal
 from enum import Enum
 from pathlib import Path
 from typing import Any, Generic, TypeVar
@@ -74,6 +74,27 @@ def fmt_number(value: Decimal | float | int | None, decimals: int = 2, sign: boo
     if value is None or (isinstance(value, float) and value != value):
         return ""
     return f"{value:{'+' if sign else ''},.{decimals}f}"
+
+
+PRICE_DECIMALS = 8  # Binance's finest step (1e-8): no venue's price needs more
+_FINEST_STEP = Decimal(1).scaleb(-PRICE_DECIMALS)
+_WIDE = Context(prec=60)  # quantizing to 1e-8 must not fail on a large figure (the default keeps 28 digits)
+
+
+def fmt_price(value: Decimal | float | None) -> str:
+    """A price with thousands separators and every decimal it has, at least 2 and at most PRICE_DECIMALS.
+
+    Binance sends '96999.90000000' (shown '96,999.90'); a coin at 0.00001234 must not read '0.00', as fixed
+    decimals made it; an average over fills (a long quotient) is rounded to the finest step. '' for None/NaN."""
+    if value is None:
+        return ""
+    number = value if isinstance(value, Decimal) else Decimal(repr(value))
+    if not number.is_finite():
+        return ""
+    number = number.quantize(_FINEST_STEP, ROUND_HALF_EVEN, _WIDE)
+    exponent = number.normalize().as_tuple().exponent
+    places = max(2, -exponent) if isinstance(exponent, int) else 2
+    return f"{number:,.{places}f}"
 
 
 def signed_color(value: Decimal | float | None) -> QColor | None:

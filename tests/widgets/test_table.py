@@ -4,10 +4,12 @@ from dataclasses import dataclass
 from decimal import Decimal as D
 from pathlib import Path
 
+from hypothesis import given
+from hypothesis import strategies as st
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
-from widgets.table import SORT_ROLE, Align, Column, DataTable, RowTableModel, fmt_number
+from widgets.table import PRICE_DECIMALS, SORT_ROLE, Align, Column, DataTable, RowTableModel, fmt_number, fmt_price
 
 
 @dataclass(frozen=True)
@@ -86,3 +88,19 @@ def test_columns_widen_to_figures_that_outgrow_them_and_never_shrink(qtbot: QtBo
     table.show()
     longer = table.view.fontMetrics().horizontalAdvance("1,000,000,000,000,000.00")
     qtbot.waitUntil(lambda: table.view.columnWidth(1) >= longer + cell_room, timeout=2000)
+
+
+def test_fmt_price_keeps_every_decimal_a_price_has() -> None:
+    assert fmt_price(D("96999.90000000")) == "96,999.90"  # as Binance sends it
+    assert fmt_price(D("0.00001234")) == "0.00001234" and fmt_price(D("1234.5")) == "1,234.50"
+    assert fmt_price(D(1) / D(3)) == "0.33333333" and fmt_price(97001.81) == "97,001.81"
+    assert fmt_price(None) == "" and fmt_price(float("nan")) == "" and fmt_price(D("Infinity")) == ""
+    assert fmt_price(D("1E+30")) == "1,000,000,000,000,000,000,000,000,000,000.00"
+
+
+@given(st.decimals(min_value=D("-1e12"), max_value=D("1e12"), places=PRICE_DECIMALS, allow_nan=False, allow_infinity=False))
+def test_fmt_price_reads_back_as_the_price(price: D) -> None:
+    text = fmt_price(price)
+    decimals = text.partition(".")[2]
+    assert D(text.replace(",", "")) == price
+    assert len(decimals) >= 2 and (len(decimals) == 2 or not decimals.endswith("0"))

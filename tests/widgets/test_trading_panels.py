@@ -60,7 +60,7 @@ def test_trades_panel_dedupes_fills(qtbot: QtBot) -> None:
     panel.refresh()
     assert panel.model.rowCount() == 1
     m = panel.model
-    assert [m.data(m.index(0, c)) for c in (1, 2, 3, 4)] == ["BTCUSDT", "SELL", "0.1", "101"]
+    assert [m.data(m.index(0, c)) for c in (1, 2, 3, 4)] == ["BTCUSDT", "SELL", "0.1", "101.00"]
 
 
 class Portfolio:

@@ -15,7 +15,7 @@ from core.domain import Fill, FillEvent, Order, OrderStatus, Side
 from widgets.frame_timer import frame_timer
 from widgets.order_entry import OrderEntry, run_async
 from widgets.style import BUY, SELL
-from widgets.table import Align, Column, DataTable, RowTableModel, fmt_number
+from widgets.table import Align, Column, DataTable, RowTableModel, fmt_price
 
 
 def _side_colour(side: Side):  # type: ignore[no-untyped-def]
@@ -33,9 +33,9 @@ ORDER_COLUMNS: list[Column[Order]] = [
     Column("Type", lambda o: o.request.order_type.value, width=90),
     Column("Qty", lambda o: o.quantity, lambda o: f"{o.quantity.normalize():f}", Align.RIGHT),
     Column("Filled", lambda o: o.filled_quantity, lambda o: f"{o.filled_quantity.normalize():f}", Align.RIGHT),
-    Column("Price", lambda o: o.price, lambda o: "MKT" if o.price is None else f"{o.price:f}", Align.RIGHT),
-    Column("Trigger", lambda o: o.trigger_price, lambda o: "" if o.trigger_price is None else f"{o.trigger_price:f}", Align.RIGHT),
-    Column("Avg", lambda o: o.average_price, lambda o: fmt_number(o.average_price, 2), Align.RIGHT),
+    Column("Price", lambda o: o.price, lambda o: "MKT" if o.price is None else fmt_price(o.price), Align.RIGHT),
+    Column("Trigger", lambda o: o.trigger_price, lambda o: fmt_price(o.trigger_price), Align.RIGHT),
+    Column("Avg", lambda o: o.average_price, lambda o: fmt_price(o.average_price), Align.RIGHT),
     Column("Status", lambda o: o.status.value, width=120),
     Column("Product", lambda o: o.request.product.value),
     Column("Source", lambda o: o.request.source),
@@ -140,7 +140,7 @@ FILL_COLUMNS: list[Column[Fill]] = [
     Column("Instrument", lambda f: f.instrument_id.symbol, width=150),
     Column("Side", lambda f: f.side.value, color=lambda f: _side_colour(f.side)),
     Column("Qty", lambda f: f.quantity, lambda f: f"{f.quantity.normalize():f}", Align.RIGHT),
-    Column("Price", lambda f: f.price, lambda f: f"{f.price:f}", Align.RIGHT),
+    Column("Price", lambda f: f.price, lambda f: fmt_price(f.price), Align.RIGHT),
     Column("Fee", lambda f: f.fee, lambda f: f"{f.fee.normalize():f} {f.fee_currency}", Align.RIGHT),
     Column("Maker", lambda f: f.is_maker, lambda f: "maker" if f.is_maker else "taker"),
     Column("Order id", lambda f: f.client_order_id, width=120),

@@ -12,7 +12,7 @@ from core.portfolio import PortfolioTotals
 from core.portfolio.portfolio import PositionView
 from widgets.frame_timer import frame_timer
 from widgets.order_entry import run_async
-from widgets.table import Align, Column, DataTable, RowTableModel, fmt_number, signed_color
+from widgets.table import Align, Column, DataTable, RowTableModel, fmt_number, fmt_price, signed_color
 
 
 class PositionSource(Protocol):
@@ -30,8 +30,8 @@ POSITION_COLUMNS: list[Column[PositionView]] = [
     Column("Venue", lambda v: v.instrument_id.venue.value),
     Column("Product", lambda v: v.product.value),
     Column("Qty", lambda v: v.quantity, lambda v: f"{v.quantity.normalize():f}", Align.RIGHT, lambda v: signed_color(v.quantity)),
-    Column("Avg", lambda v: v.average_price, lambda v: fmt_number(v.average_price, 2), Align.RIGHT),
-    Column("LTP", lambda v: v.mark, lambda v: fmt_number(v.mark, 2), Align.RIGHT, flash=True),
+    Column("Avg", lambda v: v.average_price, lambda v: fmt_price(v.average_price), Align.RIGHT),
+    Column("LTP", lambda v: v.mark, lambda v: fmt_price(v.mark), Align.RIGHT, flash=True),
     _money("unrealised_pnl", "Unrealised", flash=True),
     _money("realised_pnl", "Realised"),
     _money("day_pnl", "Day P&L"),
