@@ -15,7 +15,7 @@ import logging
 import math
 import zlib
 from dataclasses import dataclass, field
-from decimal import ROUND_DOWN, Decimal
+from decimal import ROUND_CEILING, ROUND_DOWN, ROUND_FLOOR, Decimal
 from functools import lru_cache, partial
 from typing import TYPE_CHECKING
 
@@ -41,10 +41,11 @@ QUOTE_NOISE_SD, QUOTE_NOISE_TAU_S = 0.003, 2.0
 
 @dataclass
 class Ladder:
-    """The market maker's resting orders of one book, by price."""
+    """The market maker's resting orders of one book, by price; deep_step is the grid of its deep levels."""
 
     bids: dict[Decimal, int] = field(default_factory=dict)
     asks: dict[Decimal, int] = field(default_factory=dict)
+    deep_step: Decimal | None = None
 
 
 @dataclass
@@ -54,19 +55,24 @@ class Profile:
     gap_ticks: int
     size: float  # typical touch size, in instrument units
     take_prob: float  # chance of a taker per step
+    deep_levels: int = 0  # resting liquidity beyond the touch ladder, on a fixed price grid
+    deep_step_frac: float = 0.0005  # that grid's step as a fraction of the first price (about 1.5 % out at 30 levels)
 
 
 def profile_of(book: "Book") -> Profile:
     inst = book.spec.instrument
     if book.spec.market == "spot":
-        return Profile(20, 0.00002, max(1, int(book.fair * 1e-6 / float(inst.tick_size))), 2000 / book.fair, 0.5)
+        return Profile(20, 0.00002, max(1, int(book.fair * 1e-6 / float(inst.tick_size))), 2000 / book.fair, 0.5, DEEP_LEVELS)
     if book.spec.market == "usdm":
-        return Profile(20, 0.00002, 1, 5000 / book.fair, 0.5)
+        return Profile(20, 0.00002, 1, 5000 / book.fair, 0.5, DEEP_LEVELS)
     if inst.kind is InstrumentKind.OPTION:
         return Profile(5, 0.01, 1, float(inst.lot_size) * 20, 0.15)
     if inst.kind is InstrumentKind.FUTURE:
-        return Profile(10, 0.0001, 2, float(inst.lot_size) * 10, 0.35)
-    return Profile(10, 0.0004, 1, 300_000 / book.fair, 0.35)
+        return Profile(10, 0.0001, 2, float(inst.lot_size) * 10, 0.35, DEEP_LEVELS)
+    return Profile(10, 0.0004, 1, 300_000 / book.fair, 0.35, DEEP_LEVELS)
+
+
+DEEP_LEVELS = 30  # a grouped ladder and the depth chart need a book beyond the touch, as on a real venue
 
 
 class Simulator:
@@ -216,6 +222,10 @@ class Simulator:
         want_bids = [price for price in (best_bid - i * gap for i in range(prof.levels)) if price > 0]  # best first
         want_asks = [best_ask + i * gap for i in range(prof.levels)]
         ladder = self.ladders.setdefault(book.key, Ladder())
+        if prof.deep_levels and want_bids:
+            deep_bids, deep_asks = self._deep(ladder, prof, tick, fair, want_bids[-1], want_asks[-1])
+            want_bids += deep_bids
+            want_asks += deep_asks
         sides = ((Side.BUY, want_bids, ladder.bids), (Side.SELL, want_asks, ladder.asks))
         # Cancel stale levels on both sides first: a new bid placed while an old ask still rests above
         # it could cross the maker's own order, and self-trade prevention would expire it.
@@ -232,6 +242,19 @@ class Simulator:
             order = EngineOrder(self.ex.new_id(), "mm", side, OrderType.LIMIT, qty, price)
             self.ex.internal_submit(book, order)
             have[price] = order.order_id
+
+    @staticmethod
+    def _deep(ladder: Ladder, prof: Profile, tick: Decimal, fair: Decimal, lowest_bid: Decimal,
+              highest_ask: Decimal) -> tuple[list[Decimal], list[Decimal]]:
+        """The deep levels beyond the touch ladder, best first: grid prices whose step is fixed at the first
+        quote, so they stay put while the touch moves (only a grid line the touch reaches is re-placed)."""
+        if ladder.deep_step is None:
+            ladder.deep_step = max(tick, (fair * Decimal(repr(prof.deep_step_frac)) / tick).to_integral_value(ROUND_DOWN) * tick)
+        step = ladder.deep_step
+        first_bid = ((lowest_bid - tick) / step).to_integral_value(ROUND_FLOOR) * step
+        first_ask = ((highest_ask + tick) / step).to_integral_value(ROUND_CEILING) * step
+        bids = [price for price in (first_bid - i * step for i in range(prof.deep_levels)) if price > 0]
+        return bids, [first_ask + i * step for i in range(prof.deep_levels)]
 
     def _takers(self, book: "Book") -> None:
         prof = profile_of(book)

@@ -138,3 +138,22 @@ async def test_the_market_maker_refills_levels_that_takers_consume() -> None:
             assert len(snap.bids) >= 10 and len(snap.asks) >= 10, "a side of the book drained"
     finally:
         await ex.stop()
+
+
+def test_the_book_has_deep_levels_that_stay_put_while_the_touch_moves() -> None:
+    """A grouped ladder and the depth chart need a book beyond the touch: the maker's 20 levels spanned $2 of
+    BTC. The deep levels sit on a fixed grid, so the touch moving re-places only the ones it reaches."""
+    ex = Exchange(seed=3, clock_ns=lambda: NOW, today=date(2026, 11, 25), history_minutes=0)
+    book = ex.books[("spot", "BTCUSDT")]
+    snap = ex.depth("spot", "BTCUSDT", 1000)
+    mid = (snap.bids[0][0] + snap.asks[0][0]) / 2
+    assert len(snap.bids) == len(snap.asks) == 50
+    assert snap.bids[-1][0] < mid * D("0.986") and snap.asks[-1][0] > mid * D("1.014")  # ~1.5 % either way
+    assert [p for p, _ in snap.bids] == sorted({p for p, _ in snap.bids}, reverse=True)  # no price twice
+    ladder = ex.sim.ladders[book.key]
+    far = {p: oid for p, oid in {**ladder.bids, **ladder.asks}.items() if abs(p - mid) > mid * D("0.002")}
+    for _ in range(20):  # the touch moves 0.02 %, less than one step of the deep grid (0.05 %)
+        book.fair *= 1.00001
+        ex.sim.requote(book)
+    kept = {p: oid for p, oid in {**ladder.bids, **ladder.asks}.items() if far.get(p) == oid}
+    assert len(kept) >= len(far) - 2 and len(far) >= 50  # a grid line at most left or came in on each side
