@@ -108,6 +108,7 @@ class StrategyPanel(QWidget):
         self.log = QPlainTextEdit()
         self.log.setReadOnly(True)
         self.log.setFont(mono_font(9))
+        self.log.setPlaceholderText("Select a strategy to see its log here: its prints, orders and errors")
         split = QSplitter(Qt.Orientation.Vertical)
         split.addWidget(self.table)
         split.addWidget(self.log)

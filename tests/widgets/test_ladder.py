@@ -8,13 +8,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QFontInfo, QFontMetrics
+from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from core.bus import EventBus
 from core.domain import (BookDelta, ClientOrderId, ConnectionChanged, ConnectionStatus, Instrument, InstrumentId, InstrumentKind,
                          Order, OrderRequest, OrderStatus, Side, TradePrint, Venue)
 from core.marketdata.state import MarketState
-from widgets.ladder.ladder_widget import COLUMNS
+from widgets.ladder.ladder_widget import COLUMNS, fitted_quantity
 from widgets.ladder.model import LadderModel, WorkingOrder
 from widgets.ladder.panel import OrderBookPanel
 
@@ -186,3 +187,47 @@ def test_sizes_show_every_decimal_of_the_lot(qtbot: QtBot, panel: Any) -> None:
     p.set_instruments([btc])
     p.show_instrument(BTC)
     assert p.ladder.qty_decimals == 5  # an order of 0.00006 must not read "0.0001"
+
+
+@pytest.mark.parametrize("width", [260, 340, 500])
+def test_a_narrow_dock_puts_the_picker_on_its_own_row_so_it_reads_whole(qtbot: QtBot, panel: Any, width: int) -> None:
+    """In a narrow side dock the controls' one row squeezed the picker to 'BTCUSDT · USD'."""
+    p, _, _ = panel
+    fut = InstrumentId(Venue.BINANCE_USDM, "BTCUSDT")
+    p.set_instruments([INST, Instrument(fut, InstrumentKind.FUTURE, "FUTURES", D("0.1"), D("0.001"), quote_currency="USDT")])
+    p.show_instrument(fut)
+    p.resize(width, 600)
+    QApplication.processEvents()
+    text_width = p.symbol_box.fontMetrics().horizontalAdvance(p.symbol_box.currentText())
+    qtbot.waitUntil(lambda: text_width < p.symbol_box.width() - 24, timeout=2000)  # the arrow and frame take the rest
+    assert p.qty_edit.width() >= 72 and p.qty_edit.geometry().right() <= p.width()
+    one_row = p.symbol_box.y() == p.qty_edit.y()
+    assert one_row is (width >= 500)
+
+
+def read_back(text: str) -> tuple[D, D]:
+    """The value a shown quantity reads as, and half a unit of its last digit (the rounding it may hide)."""
+    scale = {"K": 3, "M": 6, "B": 9}.get(text[-1], 0)
+    digits = text.rstrip("KMB").replace(",", "")
+    places = len(digits.partition(".")[2])
+    return D(digits).scaleb(scale), D(5).scaleb(scale - places - 1)
+
+
+@given(value=st.decimals(min_value=D(0), max_value=D("1e12"), places=6, allow_nan=False, allow_infinity=False),
+       decimals=st.integers(0, 6), max_chars=st.integers(1, 16))
+def test_a_fitted_quantity_fits_and_reads_as_the_quantity(value: D, decimals: int, max_chars: int) -> None:
+    text = fitted_quantity(value, decimals, max_chars)
+    whole = f"{value:,.{decimals}f}"
+    if len(whole) <= max_chars:
+        assert text == whole  # every decimal of the lot when it fits
+    if max_chars >= 6:
+        assert len(text) <= max_chars
+    shown, rounding = read_back(text)
+    assert abs(shown - value) <= max(rounding, D(5).scaleb(-decimals - 1))  # never a digit lost off the front
+
+
+def test_a_narrow_column_shows_sizes_in_thousands_rather_than_cut() -> None:
+    assert fitted_quantity(D("1426.877"), 3, 9) == "1,426.877"
+    assert fitted_quantity(D("1426.877"), 3, 7) == "1,426.9"
+    assert fitted_quantity(D("1426.877"), 3, 4) == "1.4K"
+    assert fitted_quantity(D("2500000"), 0, 5) == "2.50M"

@@ -60,6 +60,7 @@ def test_load_start_stop_and_show_state(qtbot: QtBot, qloop: Any, spin: Any, tmp
     panel.refresh()
     assert control.calls == [("load", {"fast": "5"})]
     assert panel.model.rows()[0].state == "LOADED"
+    assert not panel.log.toPlainText() and "Select a strategy" in panel.log.placeholderText()  # not an unexplained blank
     panel.table.view.setCurrentIndex(panel.table.proxy.index(0, 0))
     panel._start()
     spin()

@@ -31,6 +31,26 @@ BID_SIDE = (0, 1)
 ASK_SIDE = (3, 4)
 
 
+def fitted_quantity(value: Decimal, decimals: int, max_chars: int) -> str:
+    """The quantity in at most max_chars characters if it can be: every decimal of the lot, else fewer (rounded),
+    else in thousands (K), millions (M) or billions (B). A narrow column had cut the leading digits instead, and
+    '1,426.877' read as '426.877'. Returns the shortest form when none fits (the cell then clips its left)."""
+    text = ""
+    for places in range(decimals, -1, -1):
+        text = f"{value:,.{places}f}"
+        if len(text) <= max_chars:
+            return text
+    for power, suffix in ((3, "K"), (6, "M"), (9, "B")):
+        scaled = value.scaleb(-power)
+        if abs(scaled) < 1:
+            break
+        for places in (2, 1, 0):
+            text = f"{scaled:,.{places}f}{suffix}"
+            if len(text) <= max_chars:
+                return text
+    return text
+
+
 class LadderWidget(QWidget):
     place_requested = Signal(object, object)  # Side, Decimal price
     cancel_requested = Signal(str)  # client order id
@@ -130,7 +150,7 @@ class LadderWidget(QWidget):
             if vol:
                 painter.fillRect(QRect(x_vol, y + 3, int(w_vol * float(vol / max_vol)), rh - 6), VOLUME_BG)
                 painter.setPen(MUTED)
-                painter.drawText(QRect(x_vol + 4, y, w_vol - 8, rh), LEFT, f"{vol:,.{self.qty_decimals}f}")
+                painter.drawText(QRect(x_vol + 4, y, w_vol - 8, rh), LEFT, self._quantity(vol, w_vol - 8))
         if self._drag is not None and self._drag_row is not None:
             painter.setPen(ACCENT)
             painter.drawRect(QRect(0, rh + self._drag_row * rh, self.width() - 1, rh))
@@ -152,7 +172,11 @@ class LadderWidget(QWidget):
         bar = int(w * float(size / max_size))
         painter.fillRect(QRect(x + w - bar if right else x, y + 1, bar, self.row_height - 2), bg)
         painter.setPen(fg)
-        painter.drawText(QRect(x + 4, y, w - 8, self.row_height), RIGHT, f"{size:,.{self.qty_decimals}f}")
+        painter.drawText(QRect(x + 4, y, w - 8, self.row_height), RIGHT, self._quantity(size, w - 8))
+
+    def _quantity(self, value: Decimal, width: int) -> str:
+        """The quantity as it fits `width` px of this (fixed-width) font: see fitted_quantity."""
+        return fitted_quantity(value, self.qty_decimals, width // max(1, self.fontMetrics().horizontalAdvance("0")))
 
     def _orders_cell(self, painter: QPainter, col: tuple[int, int], y: int, orders: list[WorkingOrder] | None,
                      color: QColor) -> None:
@@ -164,7 +188,8 @@ class LadderWidget(QWidget):
         painter.fillRect(QRect(x + 2, y + 1, w - 4, self.row_height - 2), fill)
         painter.setPen(ORDER_TEXT)
         total = sum(o.leaves_quantity for o in orders)
-        label = f"{total:,.{self.qty_decimals}f}" + (f" ×{len(orders)}" if len(orders) > 1 else "")
+        count = f" ×{len(orders)}" if len(orders) > 1 else ""
+        label = self._quantity(total, w - 8 - self.fontMetrics().horizontalAdvance(count)) + count
         painter.drawText(QRect(x + 4, y, w - 8, self.row_height), CENTRE, label)
 
     # interaction -------------------------------------------------------------------------------------

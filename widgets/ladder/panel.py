@@ -5,7 +5,8 @@ import logging
 from decimal import Decimal, InvalidOperation
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtGui import QResizeEvent
+from PySide6.QtWidgets import QComboBox, QGridLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget
 
 from core.domain import Instrument, InstrumentId, OrderRequest, OrderType, Side, TimeInForce
 from core.marketdata.state import MarketState
@@ -54,24 +55,51 @@ class OrderBookPanel(QWidget):
         centre.setToolTip("Centre the ladder on the last price (C)")
         centre.clicked.connect(self._centre)
         self.info = LiveLabel()  # bid/ask change every frame: repaint the line, not the dock's layout
-        top = QHBoxLayout()
-        top.addWidget(self.symbol_box)
         self.group_box.setToolTip("Price grouping: ticks per ladder row")
-        top.addWidget(self.group_box)
-        top.addWidget(QLabel("Qty"))
-        top.addWidget(self.qty_edit)
-        top.addWidget(centre)
-        top.addStretch(1)
+        # one row of controls, or two in a narrow dock: the picker above, so "BTCUSDT · USD-M" reads whole
+        self._controls = QGridLayout()
+        self._controls.setContentsMargins(0, 0, 0, 0)
+        self._control_row = [self.group_box, QLabel("Qty"), self.qty_edit, centre]
+        self._two_rows: bool | None = None
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
-        layout.addLayout(top)
+        layout.addLayout(self._controls)
         layout.addWidget(self.info)
         layout.addWidget(self.ladder, 1)
         self.ladder.place_requested.connect(self.place)
         self.ladder.cancel_requested.connect(self.cancel)
         self.ladder.modify_requested.connect(self.modify)
         self.set_instruments(instruments)
+        self._arrange_controls()
         self._timer = frame_timer(self, frame_hz, self.refresh)  # hidden too: the volume column counts every trade
+
+    def _arrange_controls(self) -> None:
+        """Lay the picker and the row of controls side by side if they fit the width, else one above the other."""
+        spacing = max(self._controls.horizontalSpacing(), 0)
+        one_row = (self.symbol_box.sizeHint().width() + sum(w.sizeHint().width() for w in self._control_row)
+                   + spacing * len(self._control_row) + 8)  # 8: the panel's margins
+        two_rows = self.width() < one_row
+        if two_rows == self._two_rows:
+            return
+        self._two_rows = two_rows
+        for widget in (self.symbol_box, *self._control_row):
+            self._controls.removeWidget(widget)
+        last = len(self._control_row) + 1
+        for col in range(last + 1):
+            self._controls.setColumnStretch(col, 0)
+        if two_rows:
+            self._controls.addWidget(self.symbol_box, 0, 0, 1, last)
+            for col, widget in enumerate(self._control_row):
+                self._controls.addWidget(widget, 1, col)
+        else:
+            self._controls.addWidget(self.symbol_box, 0, 0)
+            for col, widget in enumerate(self._control_row, start=1):
+                self._controls.addWidget(widget, 0, col)
+        self._controls.setColumnStretch(last, 1)  # spare width to the right, as before
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802
+        super().resizeEvent(event)
+        self._arrange_controls()
 
     def set_instruments(self, instruments: list[Instrument]) -> None:
         """Replace the instruments offered in the picker (keeps the current one if still there)."""
