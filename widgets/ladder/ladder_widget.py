@@ -61,6 +61,7 @@ class LadderWidget(QWidget):
         self.model = LadderModel()
         self.price_decimals = 2
         self.qty_decimals = 4
+        self._digit_width = 1  # px of a digit in the (fixed-width) font, measured each frame
         self.stale = False
         self.row_height = 18
         self._drag: WorkingOrder | None = None
@@ -128,6 +129,7 @@ class LadderWidget(QWidget):
             text = metrics.elidedText(title, Qt.TextElideMode.ElideRight, w - 4)
             painter.drawText(QRect(x, 0, w - 4, rh), Qt.AlignmentFlag.AlignCenter, text)
         painter.setFont(self.font())
+        self._digit_width = max(1, painter.fontMetrics().horizontalAdvance("0"))  # once a frame: ~120 cells use it
         m = self.model
         rows = self.rows
         max_size = max([*m.bids.values(), *m.asks.values(), Decimal(1)])
@@ -176,7 +178,7 @@ class LadderWidget(QWidget):
 
     def _quantity(self, value: Decimal, width: int) -> str:
         """The quantity as it fits `width` px of this (fixed-width) font: see fitted_quantity."""
-        return fitted_quantity(value, self.qty_decimals, width // max(1, self.fontMetrics().horizontalAdvance("0")))
+        return fitted_quantity(value, self.qty_decimals, width // self._digit_width)
 
     def _orders_cell(self, painter: QPainter, col: tuple[int, int], y: int, orders: list[WorkingOrder] | None,
                      color: QColor) -> None:
@@ -189,7 +191,7 @@ class LadderWidget(QWidget):
         painter.setPen(ORDER_TEXT)
         total = sum(o.leaves_quantity for o in orders)
         count = f" ×{len(orders)}" if len(orders) > 1 else ""
-        label = self._quantity(total, w - 8 - self.fontMetrics().horizontalAdvance(count)) + count
+        label = self._quantity(total, w - 8 - len(count) * self._digit_width) + count
         painter.drawText(QRect(x + 4, y, w - 8, self.row_height), CENTRE, label)
 
     # interaction -------------------------------------------------------------------------------------
