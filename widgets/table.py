@@ -234,6 +234,7 @@ class _Proxy(QSortFilterProxyModel):
 
 
 FIT_COLUMNS_EVERY_MS = 1000
+CELL_TEXT_ROOM = 2 * 3 + 1  # px a view cell takes beside its text: the item's margins (focus frame 2 + 1) and the grid
 
 
 class DataTable(QWidget):

@@ -189,11 +189,13 @@ def test_sizes_show_every_decimal_of_the_lot(qtbot: QtBot, panel: Any) -> None:
     assert p.ladder.qty_decimals == 5  # an order of 0.00006 must not read "0.0001"
 
 
-@pytest.mark.parametrize("width", [260, 340, 500])
-def test_a_narrow_dock_puts_the_picker_on_its_own_row_so_it_reads_whole(qtbot: QtBot, panel: Any, width: int) -> None:
-    """In a narrow side dock the controls' one row squeezed the picker to 'BTCUSDT · USD'."""
+@pytest.mark.parametrize(("symbol", "width", "rows"), [("BTCUSDT", 340, 1), ("BTCUSDT", 500, 1),
+                                                     ("1000000MOGUSDTPERPETUAL", 400, 2), ("1000000MOGUSDTPERPETUAL", 700, 1)])
+def test_a_long_name_in_a_narrow_dock_gets_the_picker_its_own_row(qtbot: QtBot, panel: Any, symbol: str, width: int,
+                                                                 rows: int) -> None:
+    """In a narrow side dock the controls' one row squeezed the picker: 'BTCUSDT · USD-M' read 'BTCUSDT · USD'."""
     p, _, _ = panel
-    fut = InstrumentId(Venue.BINANCE_USDM, "BTCUSDT")
+    fut = InstrumentId(Venue.BINANCE_USDM, symbol)
     p.set_instruments([INST, Instrument(fut, InstrumentKind.FUTURE, "FUTURES", D("0.1"), D("0.001"), quote_currency="USDT")])
     p.show_instrument(fut)
     p.resize(width, 600)
@@ -201,8 +203,10 @@ def test_a_narrow_dock_puts_the_picker_on_its_own_row_so_it_reads_whole(qtbot: Q
     text_width = p.symbol_box.fontMetrics().horizontalAdvance(p.symbol_box.currentText())
     qtbot.waitUntil(lambda: text_width < p.symbol_box.width() - 24, timeout=2000)  # the arrow and frame take the rest
     assert p.qty_edit.width() >= 72 and p.qty_edit.geometry().right() <= p.width()
-    one_row = p.symbol_box.y() == p.qty_edit.y()
-    assert one_row is (width >= 500)
+    assert (1 if p.symbol_box.y() == p.qty_edit.y() else 2) == rows
+    p.symbol_box.setCurrentIndex(0)  # the trader picks spot: "BTCUSDT" fits beside the controls
+    QApplication.processEvents()
+    assert p.symbol_box.y() == p.qty_edit.y()
 
 
 def read_back(text: str) -> tuple[D, D]:

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
-from widgets.table import PRICE_DECIMALS, SORT_ROLE, Align, Column, DataTable, RowTableModel, fmt_number, fmt_price
+from widgets.table import CELL_TEXT_ROOM, PRICE_DECIMALS, SORT_ROLE, Align, Column, DataTable, RowTableModel, fmt_number, fmt_price
 
 
 @dataclass(frozen=True)
@@ -75,8 +75,7 @@ def test_columns_widen_to_figures_that_outgrow_them_and_never_shrink(qtbot: QtBo
     assert table.view.columnWidth(1) == 90  # "1.00" fits the column as set
     model.set_rows([Row("INR", D("1000000000"))])  # a cell change, not a reset
     figure = table.view.fontMetrics().horizontalAdvance("1,000,000,000.00")
-    cell_room = 2 * 3 + 1  # the item's text margins either side (the focus frame's 2 px + 1) and the grid line
-    qtbot.waitUntil(lambda: table.view.columnWidth(1) >= figure + cell_room, timeout=2000)
+    qtbot.waitUntil(lambda: table.view.columnWidth(1) >= figure + CELL_TEXT_ROOM, timeout=2000)
     widened = table.view.columnWidth(1)
     model.set_rows([Row("INR", D("1"))])
     qtbot.wait(3 * FIT_MS)
@@ -87,7 +86,7 @@ def test_columns_widen_to_figures_that_outgrow_them_and_never_shrink(qtbot: QtBo
     assert table.view.columnWidth(1) == widened
     table.show()
     longer = table.view.fontMetrics().horizontalAdvance("1,000,000,000,000,000.00")
-    qtbot.waitUntil(lambda: table.view.columnWidth(1) >= longer + cell_room, timeout=2000)
+    qtbot.waitUntil(lambda: table.view.columnWidth(1) >= longer + CELL_TEXT_ROOM, timeout=2000)
 
 
 def test_fmt_price_keeps_every_decimal_a_price_has() -> None:

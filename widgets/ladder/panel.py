@@ -22,6 +22,9 @@ log = logging.getLogger(__name__)
 GROUPINGS = (1, 5, 10, 50, 100, 500)
 
 
+PICKER_MIN_WIDTH = 120  # px of the instrument picker at the least
+
+
 class OrderBookPanel(QWidget):
     """Reads MarketState on a frame timer (never per message) and repaints only when something changed."""
 
@@ -41,7 +44,7 @@ class OrderBookPanel(QWidget):
         self._last_trade: object | None = None
         self.ladder = LadderWidget()
         self.symbol_box = QComboBox()
-        self.symbol_box.setMinimumWidth(120)
+        self.symbol_box.setMinimumWidth(PICKER_MIN_WIDTH)
         self.symbol_box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)  # "BTCUSDT · USD-M" whole
         self.symbol_box.currentIndexChanged.connect(self._symbol_changed)
         self.group_box = QComboBox()
@@ -76,9 +79,13 @@ class OrderBookPanel(QWidget):
     def _arrange_controls(self) -> None:
         """Lay the picker and the row of controls side by side if they fit the width, else one above the other."""
         spacing = max(self._controls.horizontalSpacing(), 0)
-        one_row = (self.symbol_box.sizeHint().width() + sum(w.sizeHint().width() for w in self._control_row)
-                   + spacing * len(self._control_row) + 8)  # 8: the panel's margins
-        two_rows = self.width() < one_row
+        box = self.symbol_box
+        advance = box.fontMetrics().horizontalAdvance
+        longest = max((advance(box.itemText(i)) for i in range(box.count())), default=0)
+        picker = max(PICKER_MIN_WIDTH, box.sizeHint().width() - longest + advance(box.currentText()))  # this name whole
+        controls = sum(max(w.minimumSizeHint().width(), w.minimumWidth()) for w in self._control_row)
+        two_rows = self.width() < picker + controls + spacing * len(self._control_row) + 8  # 8: the panel's margins
+        box.setMinimumWidth(PICKER_MIN_WIDTH if two_rows else picker)  # beside the controls, never squeezed below the name
         if two_rows == self._two_rows:
             return
         self._two_rows = two_rows
@@ -125,6 +132,7 @@ class OrderBookPanel(QWidget):
             self.symbol_box.blockSignals(True)
             self.symbol_box.setCurrentIndex(index)
             self.symbol_box.blockSignals(False)
+        self._arrange_controls()  # a longer name may need the picker's own row
         m = self.ladder.model
         m.tick, m.centre, m.volume, m.last_price = inst.tick_size, None, {}, None
         self.auto_grouping = True

@@ -5,6 +5,7 @@ from decimal import Decimal as D
 
 import numpy as np
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QFont, QFontMetrics
 from pytestqt.qtbot import QtBot
 
 from core.bus import EventBus
@@ -13,6 +14,7 @@ from core.marketdata.state import MarketState
 from widgets.chart.depth_chart import DepthChart, cumulative, step_outline
 from widgets.chart.time_axis import IST
 from widgets.chart.time_sales import TapeModel, TimeAndSalesPanel, print_time
+from widgets.table import CELL_TEXT_ROOM
 
 from .conftest import BTC, NIFTY
 
@@ -88,3 +90,21 @@ def test_panel_reads_only_new_prints_and_highlights_big_ones(qtbot: QtBot) -> No
     panel.big_edit.setText("40")
     panel.big_edit.editingFinished.emit()
     assert model.data(model.index(1, 1), Qt.ItemDataRole.BackgroundRole) is not None
+
+
+def test_the_time_column_shows_whole_times_in_a_narrow_dock(qtbot: QtBot) -> None:
+    """The column had been sized while the tape was empty, to its title: times read '12:2…'."""
+    bus = EventBus()
+    market = MarketState(bus)
+    panel = TimeAndSalesPanel(market, NIFTY, IST, capacity=100, big_quantity=D("500"))
+    qtbot.addWidget(panel)
+    panel.resize(300, 300)
+    panel.show()
+    qtbot.waitExposed(panel)
+    panel.refresh()  # nothing yet
+    bus.publish(trade(1, qty="750"))  # a big print: bold
+    panel.refresh()
+    bold = QFont(panel.view.font())
+    bold.setBold(True)
+    needed = QFontMetrics(bold).horizontalAdvance(panel.model.data(panel.model.index(0, 0)))
+    assert panel.view.columnWidth(0) >= needed + CELL_TEXT_ROOM
