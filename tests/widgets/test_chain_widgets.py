@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QEvent, Qt
 from PySide6.QtGui import QHelpEvent
-from PySide6.QtWidgets import (QApplication, QComboBox, QHeaderView, QStyle, QStyleOptionComboBox, QTableView, QTabWidget, QToolTip,
-                               QWidget)
+from PySide6.QtWidgets import (QApplication, QComboBox, QHeaderView, QStyle, QStyleOptionComboBox, QTableView, QTabWidget,
+                               QToolTip, QWidget)
 from pytestqt.qtbot import QtBot
 
 from core import options

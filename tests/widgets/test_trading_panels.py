@@ -118,7 +118,8 @@ def test_risk_panel_bars_rejections_and_kill_switch(qtbot: QtBot, qloop: Any, sp
 
 def test_risk_panel_limits_read_whole_beside_long_rejections(qtbot: QtBot) -> None:
     """In the bottom dock the rejections' long lines took the splitter and cut every limit to 'BINAN'."""
-    usages = tuple(LimitUsage(name, D("3"), D("20"), "orders") for name in ("orders_per_second", "orders_per_minute", "open_orders"))
+    names = ("orders_per_second", "orders_per_minute", "open_orders")
+    usages = tuple(LimitUsage(name, D("3"), D("20"), "orders") for name in names)
     rejection = Rejection(1, "market_protection", "ZERODHA needs market protection on MARKET orders (give a percentage, "
                           "e.g. 2, or -1 for automatic)", BTC, "BUY", D("75"), "ui")
     snaps = {v: RiskSnapshot(v, usages, False, False, False, (rejection,)) for v in (Venue.BINANCE, Venue.BINANCE_USDM)}

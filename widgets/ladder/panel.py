@@ -20,8 +20,6 @@ from .model import WorkingOrder
 
 log = logging.getLogger(__name__)
 GROUPINGS = (1, 5, 10, 50, 100, 500)
-
-
 PICKER_MIN_WIDTH = 120  # px of the instrument picker at the least
 
 

@@ -44,7 +44,8 @@ def test_a_history_ends_at_the_value_the_book_starts_from() -> None:
         book = ex.books[key]
         # 120 closed minutes, then the minute under way: it has a bar before the book's first trade, opened at its start value
         opening = candles[-1]
-        assert len(candles) == 121 and [c.start_ns for c in candles[-2:]] == [NOW - NOW % MINUTE_NS - MINUTE_NS, NOW - NOW % MINUTE_NS]
+        minute = NOW - NOW % MINUTE_NS
+        assert len(candles) == 121 and [c.start_ns for c in candles[-2:]] == [minute - MINUTE_NS, minute]
         assert opening.open == opening.high == opening.low == opening.close and opening.volume == 0
         assert abs(float(opening.close) - book.fair) <= max(float(book.spec.instrument.tick_size), 0.01), key
         close_enough = 1e-3 if book.spec.instrument.kind is InstrumentKind.OPTION else 1e-9  # options: priced a minute earlier
