@@ -14,6 +14,7 @@ from pytestqt.qtbot import QtBot
 from core.bus import EventBus
 from core.domain import (BookDelta, ClientOrderId, ConnectionChanged, ConnectionStatus, Instrument, InstrumentId, InstrumentKind,
                          Order, OrderRequest, OrderStatus, Side, TradePrint, Venue)
+from core.marketdata.book import BookView
 from core.marketdata.state import MarketState
 from widgets.ladder.ladder_widget import COLUMNS, fitted_quantity
 from widgets.ladder.model import LadderModel, WorkingOrder
@@ -76,6 +77,21 @@ def test_model_maps_rows_and_groups_prices() -> None:
     assert m.row_of(D("99.95"), 21) == 11 and m.row_of(D("200"), 21) is None
     m.grouping = 10
     assert m.bucket(D("100.49")) == D("100.00")
+
+
+def test_auto_grouping_keeps_the_touch_readable_whatever_the_depth_beyond() -> None:
+    """20 levels 9 ticks apart either side of a 1.93 spread, then 30 levels 48.50 apart: the deep ones had made
+    the ladder group x500 (5.00 a row) and squeeze the touch into two rows."""
+    bids = [(D("96990.00") - D("0.09") * i, D("0.1")) for i in range(20)]
+    asks = [(D("96991.93") + D("0.09") * i, D("0.1")) for i in range(20)]
+    bids += [(D("96940.00") - D("48.50") * i, D("1")) for i in range(30)]
+    asks += [(D("97040.00") + D("48.50") * i, D("1")) for i in range(30)]
+    view = BookView(BTC, tuple(bids), tuple(asks), 1, 0)
+    model = LadderModel(tick=D("0.01"), centre=D("96991"))
+    model.set_book(view)
+    grouping = model.auto_group(view, 28, (1, 5, 10, 50, 100, 500))
+    assert grouping == 50  # 0.50 a row: the spread over four rows, the ten best levels a side within the 28 rows
+    assert model.auto_group(BookView(BTC, tuple(bids[:1]), tuple(asks[:1]), 1, 0), 28, (1, 5, 10, 50)) == 50
 
 
 def test_click_bid_side_buys_and_ask_side_sells_at_that_price(qtbot: QtBot, panel: Any, spin: Any) -> None:

@@ -8,6 +8,8 @@ from decimal import ROUND_FLOOR, Decimal
 from core.domain import Side
 from core.marketdata.book import BookView
 
+NEAR_LEVELS = 10  # book levels a side that the automatic grouping keeps on screen
+
 
 @dataclass(frozen=True, slots=True)
 class WorkingOrder:
@@ -88,13 +90,16 @@ class LadderModel:
         key = self.bucket(price)
         return [o for o in self.orders if o.side is side and self.bucket(o.price) == key]
 
-    def auto_group(self, rows: int, groupings: tuple[int, ...]) -> int:
-        """Pick the smallest grouping whose rows show the spread and a few levels either side."""
-        if not self.bids or not self.asks:
+    def auto_group(self, view: BookView, rows: int, groupings: tuple[int, ...]) -> int:
+        """Pick the smallest grouping whose rows show the spread and the NEAR_LEVELS best levels either side.
+
+        Only the levels near the touch count (of the raw book, whatever the grouping): a book with depth
+        1.5 % out had made the ladder group x500 and squeeze the touch into two rows."""
+        if not view.bids or not view.asks:
             return self.grouping
-        span = (max(self.asks) - min(self.bids)) if len(self.bids) + len(self.asks) > 2 else Decimal(0)
-        best_bid, best_ask = max(self.bids), min(self.asks)
-        spread = best_ask - best_bid
+        near = min(len(view.bids), len(view.asks), NEAR_LEVELS) - 1
+        span = view.asks[near][0] - view.bids[near][0]
+        spread = view.asks[0][0] - view.bids[0][0]
         wanted = max(spread * 4, span / 3)
         for grouping in groupings:
             if self.tick * grouping * rows >= wanted:

@@ -171,7 +171,7 @@ class OrderBookPanel(QWidget):
         view = book.view(200)
         m.set_book(view)
         if self.auto_grouping and m.bids and m.asks:
-            grouping = m.auto_group(self.ladder.rows, GROUPINGS)
+            grouping = m.auto_group(view, self.ladder.rows, GROUPINGS)
             if grouping != m.grouping:
                 self.group_box.blockSignals(True)
                 self.group_box.setCurrentIndex(GROUPINGS.index(grouping))
