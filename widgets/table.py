@@ -234,7 +234,14 @@ class _Proxy(QSortFilterProxyModel):
 
 
 FIT_COLUMNS_EVERY_MS = 1000
-CELL_TEXT_ROOM = 2 * 3 + 1  # px a view cell takes beside its text: the item's margins (focus frame 2 + 1) and the grid
+
+
+def widen_column_to(view: QTableView, index: QModelIndex) -> None:
+    """Widen index's column, if need be, so that cell shows whole (its delegate's margins and font, and the grid
+    line, which takes 1 px of the section). Never narrows: a short value must not make a table jump."""
+    wanted = view.sizeHintForIndex(index).width() + view.showGrid()
+    if wanted > view.columnWidth(index.column()):
+        view.setColumnWidth(index.column(), wanted)
 
 
 class DataTable(QWidget):
@@ -315,9 +322,7 @@ class DataTable(QWidget):
                 width = advance(text) if isinstance(text, str) else 0
                 if width > widest:
                     widest, widest_row = width, row
-            wanted = view.sizeHintForIndex(proxy.index(widest_row, col)).width() + view.showGrid()  # the grid line takes 1 px
-            if wanted > view.columnWidth(col):
-                view.setColumnWidth(col, wanted)
+            widen_column_to(view, proxy.index(widest_row, col))
 
     def selected_rows(self) -> list[Any]:
         """Return the model rows currently selected (in view order)."""

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
-from widgets.table import CELL_TEXT_ROOM, PRICE_DECIMALS, SORT_ROLE, Align, Column, DataTable, RowTableModel, fmt_number, fmt_price
+from widgets.table import PRICE_DECIMALS, SORT_ROLE, Align, Column, DataTable, RowTableModel, fmt_number, fmt_price
 
 
 @dataclass(frozen=True)
@@ -59,6 +59,7 @@ def test_fmt_number() -> None:
 
 
 FIT_MS = 50
+CELL_TEXT_ROOM = 2 * 3 + 1  # px a view cell takes beside its text: the item's margins (focus frame 2 + 1) and the grid
 
 
 def test_columns_widen_to_figures_that_outgrow_them_and_never_shrink(qtbot: QtBot) -> None:

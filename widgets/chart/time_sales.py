@@ -12,14 +12,14 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
-from PySide6.QtGui import QColor, QFont, QFontMetrics
+from PySide6.QtGui import QColor, QFont
 from PySide6.QtWidgets import QHBoxLayout, QHeaderView, QLabel, QLineEdit, QTableView, QVBoxLayout, QWidget
 
 from core.domain import Instrument, Side, TradePrint
 from core.marketdata.state import MarketState
 from widgets.frame_timer import screen_timer
 from widgets.style import BUY, SELL, WARN, mono_font
-from widgets.table import CELL_TEXT_ROOM, Align, Column, column_header
+from widgets.table import Align, Column, column_header, widen_column_to
 
 _Index = QModelIndex | QPersistentModelIndex
 SIDE_LABELS = {Side.BUY: "Buy", Side.SELL: "Sell", None: ""}
@@ -137,8 +137,7 @@ class TimeAndSalesPanel(QWidget):
         self.view.verticalHeader().setVisible(False)
         self.view.verticalHeader().setDefaultSectionSize(19)
         self.view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
-        self.view.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Fixed)  # sized to the times
-        self._time_width = 0
+        self.view.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Fixed)  # sized to the times below
         self.view.setWordWrap(False)
         top = QHBoxLayout()
         top.addWidget(self.title)
@@ -175,18 +174,9 @@ class TimeAndSalesPanel(QWidget):
             fresh.append(trade)
         self._last = trades[-1]
         self.model.add_trades(reversed(fresh))
-        self._fit_time_column()
-
-    def _fit_time_column(self) -> None:
-        """Size the time column to a print's time ('09:15:01.234', one width for all), bold as big prints are.
-        The header's ResizeToContents had sized it while the tape was empty and kept 'Time' wide: '12:2…'."""
-        font = QFont(self.view.font())
-        font.setBold(True)
-        text = self.model.data(self.model.index(0, 0))
-        width = QFontMetrics(font).horizontalAdvance(text) + CELL_TEXT_ROOM
-        if width != self._time_width:
-            self._time_width = width
-            self.view.horizontalHeader().resizeSection(0, width)
+        # times have one width, so the newest print's sizes the column (bold if it is big); the header's
+        # ResizeToContents had sized it while the tape was empty, to its title, and times read '12:2…'
+        widen_column_to(self.view, self.model.index(0, 0))
 
     def _big_changed(self) -> None:
         text = self.big_edit.text().strip().replace(",", "")

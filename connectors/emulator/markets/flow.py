@@ -59,6 +59,9 @@ class Profile:
     deep_step_frac: float = 0.0005  # that grid's step as a fraction of the first price (about 1.5 % out at 30 levels)
 
 
+DEEP_LEVELS = 30  # a grouped ladder and the depth chart need a book beyond the touch, as on a real venue
+
+
 def profile_of(book: "Book") -> Profile:
     inst = book.spec.instrument
     if book.spec.market == "spot":
@@ -70,9 +73,6 @@ def profile_of(book: "Book") -> Profile:
     if inst.kind is InstrumentKind.FUTURE:
         return Profile(10, 0.0001, 2, float(inst.lot_size) * 10, 0.35, DEEP_LEVELS)
     return Profile(10, 0.0004, 1, 300_000 / book.fair, 0.35, DEEP_LEVELS)
-
-
-DEEP_LEVELS = 30  # a grouped ladder and the depth chart need a book beyond the touch, as on a real venue
 
 
 class Simulator:

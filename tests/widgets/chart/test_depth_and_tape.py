@@ -14,8 +14,9 @@ from core.marketdata.state import MarketState
 from widgets.chart.depth_chart import DepthChart, cumulative, step_outline
 from widgets.chart.time_axis import IST
 from widgets.chart.time_sales import TapeModel, TimeAndSalesPanel, print_time
-from widgets.table import CELL_TEXT_ROOM
+from widgets.style import mono_font
 
+from ..test_table import CELL_TEXT_ROOM
 from .conftest import BTC, NIFTY
 
 SNAPSHOT = BookDelta(BTC.id, 1, ((D("100.00"), D("1")), (D("99.50"), D("2")), (D("99.00"), D("0.5"))),
@@ -98,6 +99,7 @@ def test_the_time_column_shows_whole_times_in_a_narrow_dock(qtbot: QtBot) -> Non
     market = MarketState(bus)
     panel = TimeAndSalesPanel(market, NIFTY, IST, capacity=100, big_quantity=D("500"))
     qtbot.addWidget(panel)
+    panel.view.setFont(mono_font(14))  # a larger font than the column's default width allows for
     panel.resize(300, 300)
     panel.show()
     qtbot.waitExposed(panel)
